@@ -1,0 +1,69 @@
+//! Actions: the protocol moves a check step can make. A step names one; the action builds the
+//! request from the step's parameters and the check's variables, sends it, and reports what it
+//! observed. Expectations are evaluated by the caller.
+
+mod http;
+mod mcp;
+
+use crate::http::{Exchange, HttpClient, HttpError, Response};
+use crate::revision::Revision;
+use crate::suite::expect::Observed;
+use crate::suite::model::{ActionKind, StatusPattern, StepDef};
+use crate::suite::vars::{Missing, Scope};
+
+/// What an action needs from the run.
+pub struct ActionCtx<'a> {
+    pub http: &'a HttpClient,
+    pub revision: Revision,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The check cannot run here: a variable it needs is missing.
+    #[error("{0}")]
+    Missing(#[from] Missing),
+    /// No usable answer: the check's verdict is `error`.
+    #[error("{0}")]
+    Http(#[from] HttpError),
+    #[error("{0}")]
+    RateLimited(String),
+}
+
+pub struct StepResult {
+    pub exchanges: Vec<Exchange>,
+    pub outcome: Result<(Observed, Option<String>), StepError>,
+}
+
+pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
+    match step.action.get_ref() {
+        ActionKind::Inspect => {
+            let outcome = inspect(step, scope).map(|o| (o, None)).map_err(StepError::from);
+            StepResult { exchanges: Vec::new(), outcome }
+        }
+        ActionKind::Http => http::run(ctx, step, scope).await,
+        ActionKind::Mcp => mcp::run(ctx, step, scope).await,
+    }
+}
+
+fn inspect(step: &StepDef, scope: &Scope) -> Result<Observed, Missing> {
+    let path = step.value.as_deref().unwrap_or_default();
+    // `value` is a single `${path}`: the variable's JSON value is what the step observes.
+    let v = scope.resolve(&toml::Value::String(path.to_string()))?;
+    Ok(Observed { json: Ok(v), ..Default::default() })
+}
+
+/// Turns a response into what expectations see, refusing a 429 the step did not ask for: a
+/// rate-limited answer says nothing about conformance.
+fn observe(step: &StepDef, resp: Response, json: Result<serde_json::Value, String>) -> Result<(Observed, Option<String>), StepError> {
+    let wants_429 = step.expect.status.iter().flatten().any(|p| matches!(p, StatusPattern::Code(429)));
+    if resp.status == 429 && !wants_429 {
+        let retry = resp.header("retry-after").map(|r| format!(", Retry-After: {r}")).unwrap_or_default();
+        return Err(StepError::RateLimited(format!(
+            "{} answered 429 Too Many Requests{retry}: the server rate-limits this run; try again later or lower --test-threads",
+            resp.url
+        )));
+    }
+    let body = String::from_utf8_lossy(&resp.body).into_owned();
+    let url = Some(resp.url.clone());
+    Ok((Observed { status: Some(resp.status), headers: resp.headers, body: Some(body), json }, url))
+}

@@ -1,0 +1,212 @@
+//! The edge: commands wired to the library, errors to exit codes. `anyhow` lives here only.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::cli::{self, Cli, Command, DemoArgs, ReferenceArgs};
+use crate::config::{self, ConfigError, Profile, RunConfig};
+use crate::demo;
+use crate::discovery::{self, Discovery};
+use crate::exit;
+use crate::http::{HttpClient, Redactor};
+use crate::report::{self, RunReport};
+use crate::runner::{self, outcome::CheckOutcome, RunCtx};
+
+pub fn main() -> ExitCode {
+    let cli = match cli::parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = match e.downcast_ref::<ConfigError>() {
+                Some(_) => exit::USAGE,
+                None => exit::UNREACHABLE,
+            };
+            eprintln!("error: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Some(Command::Demo(args)) => demo(args),
+        Some(Command::ReferenceServer(args)) => reference_server(args),
+        None => {
+            let profile = match &cli.config {
+                Some(p) => config::load_profile(p)?,
+                None => Profile::default(),
+            };
+            let cfg = config::build(cli.rs, cli.as_url, profile, cli.run)?;
+            let rt = runtime()?;
+            run(&rt, cfg)
+        }
+    }
+}
+
+fn parse_flaws(names: &[String]) -> Result<std::collections::BTreeSet<mcp_oauth_reference::Flaw>, ConfigError> {
+    names.iter().map(|n| n.parse().map_err(|e: String| ConfigError::Usage(format!("--flaw: {e}")))).collect()
+}
+
+fn demo(args: DemoArgs) -> anyhow::Result<u8> {
+    if args.list_flaws {
+        let width = mcp_oauth_reference::FLAWS.iter().map(|f| f.name.len()).max().unwrap_or(0);
+        let mut out = std::io::stdout().lock();
+        for f in mcp_oauth_reference::FLAWS {
+            writeln!(out, "{:width$}  {}", f.name, f.description)?;
+        }
+        return Ok(exit::OK);
+    }
+    let flaws = parse_flaws(&args.flaws)?;
+    let rt = runtime()?;
+    let options = mcp_oauth_reference::Options { flaws, ..Default::default() };
+    let reference = rt.block_on(mcp_oauth_reference::Reference::start(options)).context("cannot start the reference server")?;
+    println!("reference server: {} (MCP endpoint {})", reference.base_url(), reference.rs_url());
+    let mut run_args = args.run;
+    if run_args.spec.is_none() {
+        run_args.spec = demo::default_spec(&args.flaws).map(|r| r.to_string());
+    }
+    let cfg = config::build(Some(reference.rs_url()), Some(reference.issuer()), Profile::default(), run_args)?;
+    let listing = cfg.harness.list;
+    let result = execute(&rt, cfg);
+    rt.block_on(reference.shutdown());
+    let (code, report) = result?;
+    if listing || code != exit::OK {
+        return Ok(code);
+    }
+    let spec = report.spec.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let worse = demo::worse_than_clean(&report.outcomes, &demo::clean_verdicts(spec));
+    if worse.is_empty() {
+        return Ok(code);
+    }
+    println!("\n{} check(s) are worse than against the clean reference server:", worse.len());
+    for (o, was) in &worse {
+        println!("    {}  {} (clean: {})", o.id, o.verdict, was);
+    }
+    Ok(exit::CONFORMANCE_FAILED)
+}
+
+fn reference_server(args: ReferenceArgs) -> anyhow::Result<u8> {
+    let flaws = parse_flaws(&args.flaws)?;
+    let rt = runtime()?;
+    let options = mcp_oauth_reference::Options {
+        flaws,
+        auto_approve: args.auto_approve,
+        bind: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
+        ..Default::default()
+    };
+    let reference = rt.block_on(mcp_oauth_reference::Reference::start(options)).context("cannot start the reference server")?;
+    println!("authorization server (issuer): {}", reference.issuer());
+    println!("MCP endpoint (resource):       {}", reference.rs_url());
+    let (client, redirects) = reference.public_client();
+    println!("pre-registered public client:  {client} (redirect URIs: {})", redirects.join(", "));
+    for (user, password) in reference.users() {
+        println!("user:                          {user} / {password}");
+    }
+    println!("press Ctrl-C to stop");
+    rt.block_on(tokio::signal::ctrl_c()).context("waiting for Ctrl-C")?;
+    rt.block_on(reference.shutdown());
+    Ok(exit::OK)
+}
+
+/// A run against a target: discovery, the checks as libtest trials, reports, exit code.
+pub fn run(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<u8> {
+    execute(rt, cfg).map(|(code, _)| code)
+}
+
+fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, RunReport)> {
+    if cfg.harness.list {
+        list(&cfg);
+        let empty = RunReport {
+            target_rs: cfg.target.rs_raw.clone(),
+            target_as: cfg.target.as_raw.clone(),
+            spec: cfg.target.spec.unwrap_or(crate::revision::Revision::LATEST).to_string(),
+            spec_reason: String::new(),
+            duration_ms: 0,
+            requests: 0,
+            discovery_notes: Vec::new(),
+            discovery_exchanges: Vec::new(),
+            outcomes: Vec::new(),
+        };
+        return Ok((exit::OK, empty));
+    }
+    let started = Instant::now();
+    let redactor = Arc::new(Redactor::new());
+    let http = HttpClient::new(cfg.http.clone(), redactor.clone())?;
+    let found = rt.block_on(discovery::discover(&http, &cfg.target));
+    print_discovery(&cfg, &found);
+    let ctx = Arc::new(RunCtx::new(http, &found, cfg.strict));
+    let sink = Arc::new(Mutex::new(Vec::new()));
+    let trials = runner::trials(ctx.clone(), &cfg.suite.checks, rt.handle().clone(), sink.clone());
+    let _ = libtest_mimic::run(&cfg.harness, trials);
+    let mut outcomes = std::mem::take(&mut *sink.lock().map_err(|_| anyhow::anyhow!("a check panicked while recording"))?);
+    runner::sort(&mut outcomes, &cfg.suite.checks);
+    let report = build_report(&cfg.target, &found, outcomes, started, ctx.http.requests_sent()).redacted(&redactor);
+    let paths = write_reports(&cfg.report_dir, &report)?;
+    print!("{}", redactor.scrub(&report::console::render(&report, &paths)));
+    Ok((exit::for_run(&report.outcomes, found.unreachable.is_some()), report))
+}
+
+pub fn build_report(target: &discovery::Target, found: &Discovery, outcomes: Vec<CheckOutcome>, started: Instant, requests: u64) -> RunReport {
+    RunReport {
+        target_rs: target.rs_raw.clone(),
+        target_as: target.as_raw.clone(),
+        spec: found.revision.to_string(),
+        spec_reason: found.revision_reason.clone(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        requests,
+        discovery_notes: found.notes.clone(),
+        discovery_exchanges: found.exchanges.clone(),
+        outcomes,
+    }
+}
+
+pub fn write_reports(dir: &Path, report: &RunReport) -> anyhow::Result<Vec<String>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create report folder {}", dir.display()))?;
+    let path = dir.join("results.json");
+    let text = serde_json::to_string_pretty(&report::json::render(report))?;
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(vec![path.display().to_string()])
+}
+
+fn print_discovery(cfg: &RunConfig, found: &Discovery) {
+    println!("target: {}{}", cfg.target.rs_raw, cfg.target.as_raw.as_ref().map(|a| format!(" (AS {a})")).unwrap_or_default());
+    println!("spec: {} ({})", found.revision, found.revision_reason);
+    for n in &found.notes {
+        println!("discovery: {n}");
+    }
+    if let Some(u) = &found.unreachable {
+        println!("discovery: the MCP endpoint is unreachable: {u}");
+    }
+}
+
+fn list(cfg: &RunConfig) {
+    let mut out = std::io::stdout().lock();
+    let rev = cfg.target.spec;
+    for c in &cfg.suite.checks {
+        let name_matches = match &cfg.harness.filter {
+            Some(f) if cfg.harness.exact => &c.id == f,
+            Some(f) => c.id.contains(f.as_str()),
+            None => true,
+        };
+        let skipped = cfg.harness.skip.iter().any(|s| if cfg.harness.exact { &c.id == s } else { c.id.contains(s.as_str()) });
+        if name_matches && !skipped {
+            let level = rev.map_or(c.level, |r| c.level_for(r));
+            let _ = writeln!(out, "{:40} {:6} {}", c.id, level.as_str(), c.title);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Command-line arguments, as typed. Nothing here is validated beyond its syntax; `config` turns
+//! these into a run.
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Examples:
+  mcp-oauth-conform demo                                  run every check against the built-in reference server
+  mcp-oauth-conform demo --flaw prm-resource-origin       ... against a reference server with one defect
+  mcp-oauth-conform --rs https://mcp.example.com/mcp      discover the AS from the resource's metadata
+  mcp-oauth-conform --rs URL --as URL prm.                only the protected-resource-metadata checks
+  mcp-oauth-conform --rs URL --list                       list the checks (ID, level, title)
+
+Verdicts: pass, fail (a MUST broken), warn (a SHOULD broken), info, skip (with the reason), error
+(no usable answer). Exit codes: 0 no fail/error, 1 a check failed, 2 bad usage/suite/config,
+3 the target could not be reached or a check got no usable answer.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mcp-oauth-conform",
+    version,
+    about = "Conformance checks for MCP OAuth deployments: an authorization server and the MCP server (resource server) it protects.",
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The MCP endpoint to test (the resource server), e.g. https://mcp.example.com/mcp
+    #[arg(long = "rs", value_name = "URL", env = "MCP_CONFORM_RS")]
+    pub rs: Option<String>,
+
+    /// The authorization server's issuer. Optional when the resource's metadata names it; when
+    /// given, it is compared with what the resource names.
+    #[arg(long = "as", value_name = "URL", env = "MCP_CONFORM_AS")]
+    pub as_url: Option<String>,
+
+    /// Target profile (TOML): [target] rs/as/spec, [http] timeout_secs/max_body_bytes
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options shared by a run against a target and by `demo`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// MCP revision to grade (default: inferred from discovery and printed)
+    #[arg(long, value_name = "REVISION", value_parser = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"])]
+    pub spec: Option<String>,
+
+    /// Folder for results.json and the other reports
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub report_dir: PathBuf,
+
+    /// Treat warnings (SHOULD not met) as failures
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Seconds to wait for any one HTTP answer
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    /// Load checks from this folder of suite files instead of the built-in suites
+    #[arg(long, value_name = "DIR")]
+    pub suite_dir: Option<PathBuf>,
+
+    #[command(flatten, next_help_heading = "Check selection (as in cargo test)")]
+    pub harness: libtest_mimic::Arguments,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the built-in reference AS/RS on 127.0.0.1 and run every check against it
+    Demo(DemoArgs),
+    /// Run the reference AS/RS on 127.0.0.1 until interrupted, to point other clients at it
+    ReferenceServer(ReferenceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Switch on a flaw of the reference server (repeatable); see --list-flaws
+    #[arg(long = "flaw", value_name = "NAME")]
+    pub flaws: Vec<String>,
+
+    /// Print the reference server's flaws, one per line: NAME  description
+    #[arg(long)]
+    pub list_flaws: bool,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReferenceArgs {
+    /// Port to listen on (127.0.0.1); 0 picks a free one
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// Switch on a flaw (repeatable)
+    #[arg(long = "flaw", value_name = "NAME")]
+    pub flaws: Vec<String>,
+
+    /// Skip the login and consent pages (alice approves everything)
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+/// libtest-mimic's flags that do nothing for us; hidden from `--help`.
+const NOOP_FLAGS: &[&str] = &["test", "bench", "nocapture", "show_output", "unstable_flags", "logfile", "ignored", "include_ignored"];
+
+/// The flattened libtest arguments bring their own help template and disable `--version`
+/// (rust-notes §1.3); undo that on every command that embeds them.
+fn fix_up(cmd: clap::Command) -> clap::Command {
+    let mut cmd = cmd
+        .help_template("{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}")
+        .after_help(AFTER_HELP);
+    for id in NOOP_FLAGS {
+        if cmd.get_arguments().any(|a| a.get_id() == *id) {
+            cmd = cmd.mut_arg(*id, |a| a.hide(true));
+        }
+    }
+    cmd
+}
+
+pub fn command() -> clap::Command {
+    fix_up(Cli::command())
+        .disable_version_flag(false)
+        .version(env!("CARGO_PKG_VERSION"))
+        .mut_subcommand("demo", fix_up)
+}
+
+pub fn parse() -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
+}

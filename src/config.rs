@@ -1,0 +1,121 @@
+//! Validated run settings: arguments and the optional target profile file, checked and resolved
+//! into what a run needs. Every problem here is a usage error (exit code 2).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::cli::RunArgs;
+use crate::discovery::Target;
+use crate::http::HttpSettings;
+use crate::revision::Revision;
+use crate::suite::{line_col, LoadError, Suite};
+
+/// Concurrency when `--test-threads` is not given: checks wait on the network, not the CPU.
+pub const DEFAULT_THREADS: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{file}:{line}:{column}: {message}")]
+    File { file: String, line: usize, column: usize, message: String },
+    #[error("{0}")]
+    Suite(#[from] LoadError),
+}
+
+pub struct RunConfig {
+    pub target: Target,
+    pub report_dir: PathBuf,
+    pub strict: bool,
+    pub http: HttpSettings,
+    pub suite: Suite,
+    pub harness: libtest_mimic::Arguments,
+}
+
+/// The target profile file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default)]
+    pub target: ProfileTarget,
+    #[serde(default)]
+    pub http: ProfileHttp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileTarget {
+    pub rs: Option<String>,
+    #[serde(rename = "as")]
+    pub as_url: Option<String>,
+    pub spec: Option<Revision>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileHttp {
+    pub timeout_secs: Option<u64>,
+    pub max_body_bytes: Option<usize>,
+}
+
+pub fn load_profile(path: &Path) -> Result<Profile, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Usage(format!("cannot read config {file}: {e}")))?;
+    toml::from_str(&text).map_err(|e| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_col(&text, s.start));
+        ConfigError::File { file, line, column, message: e.message().trim().to_string() }
+    })
+}
+
+fn parse_url(flag: &str, raw: &str) -> Result<Url, ConfigError> {
+    let u = Url::parse(raw).map_err(|e| ConfigError::Usage(format!("{flag} {raw:?} is not an absolute URL: {e}")))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(ConfigError::Usage(format!("{flag} {raw:?} must be an http or https URL")));
+    }
+    if u.fragment().is_some() {
+        return Err(ConfigError::Usage(format!("{flag} {raw:?} must not have a fragment")));
+    }
+    Ok(u)
+}
+
+pub fn build(rs: Option<String>, as_url: Option<String>, profile: Profile, run: RunArgs) -> Result<RunConfig, ConfigError> {
+    let rs_raw = rs.or(profile.target.rs).ok_or_else(|| {
+        ConfigError::Usage("missing --rs URL (the MCP endpoint to test), or `rs` under [target] in --config; try `mcp-oauth-conform demo` for a first run".into())
+    })?;
+    let rs = parse_url("--rs", &rs_raw)?;
+    let as_raw = as_url.or(profile.target.as_url);
+    if let Some(a) = &as_raw {
+        parse_url("--as", a)?;
+    }
+    let spec = match &run.spec {
+        Some(s) => Some(s.parse::<Revision>().map_err(ConfigError::Usage)?),
+        None => profile.target.spec,
+    };
+    let mut http = HttpSettings::default();
+    if let Some(t) = run.timeout.or(profile.http.timeout_secs) {
+        if t == 0 {
+            return Err(ConfigError::Usage("--timeout must be at least 1 second".into()));
+        }
+        http.timeout = Duration::from_secs(t);
+    }
+    if let Some(m) = profile.http.max_body_bytes {
+        http.max_body = m;
+    }
+    let suite = match &run.suite_dir {
+        Some(dir) => Suite::from_dir(dir)?,
+        None => Suite::builtin()?,
+    };
+    let mut harness = run.harness;
+    harness.test_threads.get_or_insert(DEFAULT_THREADS);
+    Ok(RunConfig {
+        target: Target { rs_raw, rs, as_raw, spec },
+        report_dir: run.report_dir,
+        strict: run.strict,
+        http,
+        suite,
+        harness,
+    })
+}

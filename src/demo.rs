@@ -1,0 +1,73 @@
+//! `demo`: the reference deployment as the target. Two things are demo-specific: a flaw that is
+//! only a defect under one revision is graded under that revision, and the run is compared with
+//! the clean reference's recorded verdicts, so that a flaw which only costs a SHOULD still shows
+//! as a changed result (exit code 1: "a result that differs from the expectations").
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::revision::Revision;
+use crate::runner::outcome::CheckOutcome;
+use crate::runner::verdict::Verdict;
+
+/// Flaws that break a rule of one revision only, and the revision that shows them.
+pub const FLAW_SPECS: &[(&str, Revision)] = &[
+    ("no-resource-metadata", Revision::R2025_06_18),
+    ("no-registration-endpoint", Revision::R2025_06_18),
+    ("legacy-endpoints-moved", Revision::R2025_03_26),
+];
+
+/// The revision a set of flaws is graded under when `--spec` is not given.
+pub fn default_spec(flaws: &[String]) -> Option<Revision> {
+    flaws.iter().find_map(|f| FLAW_SPECS.iter().find(|(n, _)| n == f).map(|(_, r)| *r))
+}
+
+/// A recorded scenario: `fixtures/expected/<name>.toml`.
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    pub spec: Revision,
+    #[serde(default)]
+    pub flaws: Vec<String>,
+    pub verdicts: BTreeMap<String, Verdict>,
+}
+
+const CLEAN: &[(Revision, &str)] = &[
+    (Revision::R2025_03_26, include_str!("../fixtures/expected/clean-2025-03-26.toml")),
+    (Revision::R2025_06_18, include_str!("../fixtures/expected/clean-2025-06-18.toml")),
+    (Revision::R2025_11_25, include_str!("../fixtures/expected/clean-2025-11-25.toml")),
+    (Revision::R2026_07_28, include_str!("../fixtures/expected/clean-2026-07-28.toml")),
+];
+
+/// The clean reference's verdicts for a revision, as recorded in fixtures/.
+pub fn clean_verdicts(rev: Revision) -> BTreeMap<String, Verdict> {
+    CLEAN
+        .iter()
+        .find(|(r, _)| *r == rev)
+        .and_then(|(_, text)| toml::from_str::<Expected>(text).ok())
+        .map(|e| e.verdicts)
+        .unwrap_or_default()
+}
+
+/// Checks whose verdict is worse than the clean reference's.
+pub fn worse_than_clean<'a>(outcomes: &'a [CheckOutcome], clean: &BTreeMap<String, Verdict>) -> Vec<(&'a CheckOutcome, Verdict)> {
+    outcomes
+        .iter()
+        .filter_map(|o| {
+            let was = *clean.get(&o.id)?;
+            (rank(o.verdict) > rank(was)).then_some((o, was))
+        })
+        .collect()
+}
+
+/// Badness for comparing runs: a skip is no better than a pass here, since a flaw that hides a
+/// feature turns the checks of that feature into skips.
+fn rank(v: Verdict) -> u8 {
+    match v {
+        Verdict::Pass | Verdict::Info | Verdict::Skip => 0,
+        Verdict::Warn => 1,
+        Verdict::Fail => 2,
+        Verdict::Error => 3,
+    }
+}

@@ -1,0 +1,321 @@
+//! Discovery runs once per run, before any check, the way an MCP client finds its way: the
+//! unauthenticated probe of the MCP endpoint → its 401 challenge → protected resource metadata
+//! (challenge URL, then path-inserted, then root well-known) → the authorization server
+//! identifier → AS metadata (RFC 8414 and OpenID variants, in MCP 2025-11-25 order).
+//!
+//! The result is data: one JSON tree that suites read as variables. What discovery cannot find is
+//! absent from the tree, with the reason under `_why.<root>`, so that checks depending on it skip
+//! with that reason and the checks about it fail with it.
+
+use serde_json::{json, Map, Value};
+use url::Url;
+
+use crate::http::{Exchange, HttpClient, Request, Response};
+use crate::mcp;
+use crate::oauth::{metadata, www_authenticate};
+use crate::revision::Revision;
+use crate::suite::expect::Observed;
+
+/// Redirects discovery follows for a metadata GET (a loop ends there).
+const MAX_REDIRECTS: u8 = 5;
+
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The MCP endpoint as the user wrote it (identity comparisons use this text) and parsed.
+    pub rs_raw: String,
+    pub rs: Url,
+    /// The authorization server issuer as the user wrote it, if given.
+    pub as_raw: Option<String>,
+    /// The revision to grade, when the user chose one.
+    pub spec: Option<Revision>,
+}
+
+#[derive(Debug)]
+pub struct Discovery {
+    /// The variable tree checks read.
+    pub vars: Value,
+    pub revision: Revision,
+    /// How the revision was chosen, for the console and the report.
+    pub revision_reason: String,
+    pub exchanges: Vec<Exchange>,
+    /// Set when the MCP endpoint could not be reached at all.
+    pub unreachable: Option<String>,
+    /// Human-readable notes (what was found where).
+    pub notes: Vec<String>,
+}
+
+struct Fetched {
+    url: String,
+    outcome: Result<(Response, Map<String, Value>), String>,
+}
+
+pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
+    let mut d = Builder::default();
+    let probe_rev = target.spec.unwrap_or(Revision::R2025_11_25);
+
+    // 1. The unauthenticated probe.
+    let (headers, body) = mcp::rpc_request(probe_rev, mcp::probe_method(probe_rev), None, 1);
+    let probe = Request { method: "POST".into(), url: target.rs_raw.clone(), headers, body: Some(body) };
+    let (ex, result) = http.send(&probe).await;
+    d.exchanges.push(ex);
+    let mut unreachable = None;
+    let mut challenge_url = None;
+    match result {
+        Err(e) => {
+            let why = format!("the MCP endpoint did not answer: {e}");
+            d.why("probe", &why);
+            d.why("challenge", &why);
+            unreachable = Some(e.to_string());
+        }
+        Ok(resp) => {
+            let seen = Observed {
+                status: Some(resp.status),
+                headers: resp.headers.clone(),
+                body: Some(String::from_utf8_lossy(&resp.body).into_owned()),
+                json: mcp::decode(&resp),
+            };
+            d.vars.insert("probe".into(), seen.to_value(Some(&resp.url)));
+            let values: Vec<&str> = resp.header_values("www-authenticate").collect();
+            match www_authenticate::parse_all(values.iter().copied()) {
+                _ if values.is_empty() => d.why("challenge", &format!("the unauthenticated probe got {} with no WWW-Authenticate header", resp.status)),
+                Err(e) => d.why("challenge", &format!("the WWW-Authenticate header does not parse: {e}")),
+                Ok(cs) => match cs.iter().find(|c| c.is_bearer()) {
+                    None => d.why("challenge", "the WWW-Authenticate header has no Bearer challenge"),
+                    Some(b) => {
+                        let mut params = Map::new();
+                        for (k, v) in &b.params {
+                            params.entry(k.to_ascii_lowercase()).or_insert_with(|| Value::String(v.clone()));
+                        }
+                        challenge_url = b.param("resource_metadata").map(str::to_string);
+                        d.vars.insert("challenge".into(), json!({"scheme": b.scheme, "params": params, "raw": values.join(", ")}));
+                    }
+                },
+            }
+        }
+    }
+
+    // 2. Protected resource metadata.
+    let rs_origin = metadata::origin(&target.rs);
+    let prm_root = format!("{rs_origin}/.well-known/oauth-protected-resource");
+    let prm_path = metadata::has_path(&target.rs).then(|| metadata::path_inserted(&target.rs, "oauth-protected-resource"));
+    let mut candidates: Vec<(&str, String)> = Vec::new();
+    if let Some(u) = &challenge_url {
+        candidates.push(("header", u.clone()));
+    }
+    if let Some(u) = &prm_path {
+        candidates.push(("path", u.clone()));
+    }
+    candidates.push(("root", prm_root.clone()));
+    let mut tried = Vec::new();
+    let mut documents = Map::new();
+    let mut adopted: Option<(String, String, Map<String, Value>)> = None;
+    for (source, url) in &candidates {
+        // The header URL is the server's word; fetch it only if it is an absolute http(s) URL.
+        if Url::parse(url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
+            tried.push(json!({"source": source, "url": url, "error": "not an absolute http(s) URL"}));
+            continue;
+        }
+        let f = d.fetch(http, url).await;
+        match &f.outcome {
+            Ok((resp, doc)) => {
+                tried.push(json!({"source": source, "url": f.url, "status": resp.status}));
+                documents.insert((*source).into(), Value::Object(doc.clone()));
+                if adopted.is_none() {
+                    adopted = Some((source.to_string(), f.url.clone(), doc.clone()));
+                }
+            }
+            Err(why) => tried.push(json!({"source": source, "url": f.url, "error": why})),
+        }
+    }
+    let mut prm_discovery = json!({
+        "found": adopted.is_some(),
+        // Where a client looks first: the challenge's URL, else the path-inserted well-known URL.
+        "expected_url": candidates.first().map(|(_, u)| u.clone()),
+        "header_url": challenge_url,
+        "tried": tried,
+        "documents": documents,
+    });
+    prm_discovery["summary"] = json!(summarize(&tried));
+    if let Some((source, url, doc)) = &adopted {
+        prm_discovery["source"] = json!(source);
+        prm_discovery["url"] = json!(url);
+        d.vars.insert("prm".into(), Value::Object(doc.clone()));
+        d.notes.push(format!("protected resource metadata: {url} (via {source})"));
+    } else {
+        d.why("prm", &format!("no protected resource metadata was found ({})", summarize(&tried)));
+    }
+    d.vars.insert("prm_discovery".into(), prm_discovery);
+
+    // 3. The authorization server identifier.
+    let listed: Vec<String> = adopted
+        .as_ref()
+        .and_then(|(_, _, doc)| doc.get("authorization_servers"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
+    let flag = target.as_raw.clone();
+    // What a client would use: the resource's word first, then the operator's, then (2025-03-26)
+    // the MCP server's origin.
+    let (identifier, id_source) = match (listed.first(), &flag) {
+        (Some(first), _) => (first.clone(), "prm"),
+        (None, Some(f)) => (f.clone(), "--as"),
+        (None, None) => (rs_origin.clone(), "rs-origin"),
+    };
+    if let (Some(f), false) = (&flag, listed.is_empty()) {
+        let matches = listed.iter().any(|l| l == f || l.trim_end_matches('/') == f.trim_end_matches('/'));
+        if !matches {
+            d.notes.push(format!("--as {f} is not among the authorization servers the resource names ({}); using {}", listed.join(", "), listed[0]));
+        }
+    }
+
+    // 4. AS metadata.
+    let mut as_discovery = Map::new();
+    as_discovery.insert("identifier_source".into(), json!(id_source));
+    as_discovery.insert("listed".into(), json!(listed));
+    if let Ok(id_url) = Url::parse(&identifier) {
+        let id_text = identifier.clone();
+        as_discovery.insert("identifier".into(), json!(id_text));
+        as_discovery.insert("has_path".into(), json!(metadata::has_path(&id_url)));
+        as_discovery.insert("appended_url".into(), json!(metadata::appended(&id_url, "oauth-authorization-server")));
+        let mut tried = Vec::new();
+        let mut adopted_meta: Option<(String, String, Map<String, Value>)> = None;
+        for (variant, url) in metadata::as_metadata_candidates(&id_url) {
+            let f = d.fetch(http, &url).await;
+            match f.outcome {
+                Ok((resp, doc)) => {
+                    tried.push(json!({"variant": variant, "url": f.url, "status": resp.status}));
+                    as_discovery.entry(format!("{variant}_url")).or_insert(json!(f.url));
+                    as_discovery.entry(variant.to_string()).or_insert(Value::Object(doc.clone()));
+                    if adopted_meta.is_none() {
+                        adopted_meta = Some((variant.to_string(), f.url.clone(), doc));
+                    }
+                }
+                Err(why) => tried.push(json!({"variant": variant, "url": f.url, "error": why})),
+            }
+        }
+        as_discovery.insert("summary".into(), json!(summarize(&tried)));
+        as_discovery.insert("tried".into(), json!(tried));
+        match adopted_meta {
+            Some((variant, url, doc)) => {
+                as_discovery.insert("found".into(), json!(true));
+                as_discovery.insert("variant".into(), json!(variant));
+                as_discovery.insert("metadata_url".into(), json!(url));
+                d.notes.push(format!("authorization server metadata: {url} ({variant})"));
+                d.vars.insert("as".into(), Value::Object(doc));
+            }
+            None => {
+                as_discovery.insert("found".into(), json!(false));
+                d.why("as", &format!("no authorization server metadata was found for {id_text} ({})", summarize(&tried)));
+            }
+        }
+    } else {
+        as_discovery.insert("found".into(), json!(false));
+        as_discovery.insert("identifier".into(), json!(identifier));
+        d.why("as", &format!("the authorization server identifier {identifier:?} is not a URL"));
+    }
+    d.vars.insert("as_discovery".into(), Value::Object(as_discovery));
+
+    // 5. The revision to grade.
+    let (revision, revision_reason) = match target.spec {
+        Some(r) => (r, "chosen with --spec".to_string()),
+        None => infer_revision(&d.vars),
+    };
+
+    let loopback = target.rs.host().is_some_and(|h| match h {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    });
+    d.vars.insert("target".into(), json!({"rs": target.rs_raw, "as": flag}));
+    d.vars.insert("run".into(), json!({"spec": revision.as_str(), "loopback": loopback, "probe_method": mcp::probe_method(revision)}));
+    d.vars.insert(
+        "rs".into(),
+        json!({
+            "url": target.rs_raw,
+            "origin": rs_origin,
+            "path": target.rs.path(),
+            "has_path": metadata::has_path(&target.rs),
+            "prm_path_url": prm_path,
+            "prm_root_url": prm_root,
+            "legacy_metadata_url": format!("{rs_origin}/.well-known/oauth-authorization-server"),
+        }),
+    );
+    let why = std::mem::take(&mut d.whys);
+    d.vars.insert("_why".into(), Value::Object(why));
+    Discovery {
+        vars: Value::Object(d.vars),
+        revision,
+        revision_reason,
+        exchanges: d.exchanges,
+        unreachable,
+        notes: d.notes,
+    }
+}
+
+/// `url → outcome; …` for messages.
+fn summarize(tried: &[Value]) -> String {
+    let items: Vec<String> = tried
+        .iter()
+        .map(|t| {
+            let outcome = match (t.get("status"), t.get("error").and_then(Value::as_str)) {
+                (_, Some(e)) => e.to_string(),
+                (Some(s), None) => format!("HTTP {s}"),
+                (None, None) => "?".into(),
+            };
+            format!("{} → {outcome}", t["url"].as_str().unwrap_or(""))
+        })
+        .collect();
+    items.join("; ")
+}
+
+/// requirements.md §5, on positive evidence only: `iss` support ⇒ 2026-07-28; CIMD or
+/// OpenID-only discovery ⇒ 2025-11-25; PRM ⇒ 2025-06-18; AS metadata at the MCP server's origin
+/// without PRM (the 2025-03-26 shape) ⇒ 2025-03-26. With no evidence at all the latest revision
+/// grades: absence of metadata is a finding, not a sign of an old server.
+fn infer_revision(vars: &Map<String, Value>) -> (Revision, String) {
+    let meta = vars.get("as");
+    let flag = |name: &str| meta.and_then(|m| m.get(name)).and_then(Value::as_bool) == Some(true);
+    let discovery = |key: &str| vars.get("as_discovery").and_then(|a| a.get(key)).and_then(Value::as_str).map(str::to_string);
+    if flag("authorization_response_iss_parameter_supported") {
+        (Revision::R2026_07_28, "inferred: the AS advertises authorization_response_iss_parameter_supported".into())
+    } else if flag("client_id_metadata_document_supported") || discovery("variant").as_deref() == Some("oidc") {
+        (Revision::R2025_11_25, "inferred: the AS supports client ID metadata documents or only OpenID discovery".into())
+    } else if vars.contains_key("prm") {
+        (Revision::R2025_06_18, "inferred: the resource publishes protected resource metadata".into())
+    } else if meta.is_some() && discovery("identifier_source").as_deref() == Some("rs-origin") {
+        (Revision::R2025_03_26, "inferred: AS metadata at the MCP server's origin and no protected resource metadata".into())
+    } else {
+        (Revision::LATEST, "nothing to infer from: grading by the latest revision".into())
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    vars: Map<String, Value>,
+    whys: Map<String, Value>,
+    exchanges: Vec<Exchange>,
+    notes: Vec<String>,
+}
+
+impl Builder {
+    fn why(&mut self, root: &str, why: &str) {
+        self.whys.entry(root.to_string()).or_insert_with(|| Value::String(why.to_string()));
+    }
+
+    /// GETs a metadata document; success is a 200 JSON object.
+    async fn fetch(&mut self, http: &HttpClient, url: &str) -> Fetched {
+        let req = Request::get(url).header("Accept", "application/json");
+        let (exchanges, result) = http.send_following(&req, MAX_REDIRECTS).await;
+        self.exchanges.extend(exchanges);
+        let outcome = match result {
+            Err(e) => Err(e.to_string()),
+            Ok(resp) if (300..400).contains(&resp.status) => Err(format!("still redirecting after {MAX_REDIRECTS} redirects")),
+            Ok(resp) if resp.status != 200 => Err(format!("HTTP {}", resp.status)),
+            Ok(resp) => match metadata::parse_document(&resp.body) {
+                Ok(doc) => Ok((resp, doc)),
+                Err(e) => Err(e),
+            },
+        };
+        Fetched { url: url.to_string(), outcome }
+    }
+}

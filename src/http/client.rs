@@ -1,0 +1,272 @@
+//! The one HTTP client of a run: no automatic redirects (checks must see a 302 and its
+//! Location), a timeout on every request, a cap on every body, and every exchange recorded.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::exchange::{evidence_text, Exchange, RequestRecord, ResponseRecord};
+use super::redact::Redactor;
+
+/// How long a `text/event-stream` answer is read: a stream may never end, and the first event
+/// is all a check needs.
+const STREAM_READ_WINDOW: Duration = Duration::from_millis(1500);
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: String,
+    pub url: String,
+    /// Sent in order; a name may repeat (two `Authorization` headers is a test case).
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    pub fn get(url: impl Into<String>) -> Self {
+        Request { method: "GET".into(), url: url.into(), headers: Vec::new(), body: None }
+    }
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub url: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// All values of a header, in order (names compare case-insensitively).
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.header_values(name).next()
+    }
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("content-type")
+    }
+    /// The media type without parameters, lower-cased.
+    pub fn media_type(&self) -> Option<String> {
+        self.content_type().map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{method} {url}: invalid request: {detail}")]
+    Build { method: String, url: String, detail: String },
+    #[error("{method} {url}: no answer within {secs} s")]
+    Timeout { method: String, url: String, secs: u64 },
+    #[error("{method} {url}: connection failed: {detail}")]
+    Connect { method: String, url: String, detail: String },
+    #[error("{method} {url}: the response body exceeds the {limit}-byte limit")]
+    TooLarge { method: String, url: String, limit: usize },
+    #[error("{method} {url}: {detail}")]
+    Other { method: String, url: String, detail: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    pub timeout: Duration,
+    pub max_body: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings { timeout: Duration::from_secs(10), max_body: 2 * 1024 * 1024 }
+    }
+}
+
+pub struct HttpClient {
+    inner: reqwest::Client,
+    settings: HttpSettings,
+    redactor: Arc<Redactor>,
+    sent: AtomicU64,
+}
+
+impl HttpClient {
+    pub fn new(settings: HttpSettings, redactor: Arc<Redactor>) -> Result<Self, HttpError> {
+        // reqwest is built without a default crypto provider; installing ring twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let inner = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            .user_agent(concat!("mcp-oauth-conform/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpError::Other { method: String::new(), url: String::new(), detail: e.to_string() })?;
+        Ok(HttpClient { inner, settings, redactor, sent: AtomicU64::new(0) })
+    }
+
+    pub fn redactor(&self) -> &Arc<Redactor> {
+        &self.redactor
+    }
+
+    /// Requests sent so far in this run.
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Sends one request. The exchange is returned whether or not an answer arrived.
+    pub async fn send(&self, req: &Request) -> (Exchange, Result<Response, HttpError>) {
+        let started = Instant::now();
+        self.learn_request(req);
+        let result = self.send_inner(req).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let request = RequestRecord {
+            method: req.method.clone(),
+            url: req.url.clone(),
+            headers: req.headers.clone(),
+            body: req.body.as_ref().map(|b| evidence_text(b).0),
+        };
+        let (response, error) = match &result {
+            Ok(resp) => {
+                let (body, body_truncated) = evidence_text(&resp.body);
+                (Some(ResponseRecord { status: resp.status, headers: resp.headers.clone(), body, body_truncated }), None)
+            }
+            Err((partial, e)) => (partial.clone(), Some(e.to_string())),
+        };
+        (Exchange { request, response, error, elapsed_ms }, result.map_err(|(_, e)| e))
+    }
+
+    fn learn_request(&self, req: &Request) {
+        for (k, v) in &req.headers {
+            self.redactor.learn_header(k, v);
+        }
+        self.redactor.learn_url(&req.url);
+        if let Some(b) = &req.body {
+            self.redactor.learn_body(b);
+        }
+    }
+
+    async fn send_inner(&self, req: &Request) -> Result<Response, (Option<ResponseRecord>, HttpError)> {
+        let (method, url) = (req.method.clone(), req.url.clone());
+        let build_err = |detail: String| (None, HttpError::Build { method: method.clone(), url: url.clone(), detail });
+        let m = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| build_err(e.to_string()))?;
+        let mut builder = self.inner.request(m, &req.url);
+        for (k, v) in &req.headers {
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|e| build_err(e.to_string()))?;
+            let value = reqwest::header::HeaderValue::from_str(v).map_err(|e| build_err(format!("header {k}: {e}")))?;
+            builder = builder.header(name, value);
+        }
+        if let Some(b) = &req.body {
+            builder = builder.body(b.clone());
+        }
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let mut resp = builder.send().await.map_err(|e| (None, self.classify(&method, &url, &e)))?;
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        for (k, v) in &headers {
+            self.redactor.learn_header(k, v);
+        }
+        let streaming = headers.iter().any(|(k, v)| {
+            k.eq_ignore_ascii_case("content-type") && v.to_ascii_lowercase().starts_with("text/event-stream")
+        });
+        let deadline = streaming.then(|| tokio::time::Instant::now() + STREAM_READ_WINDOW);
+        let mut body = Vec::new();
+        loop {
+            let next = match deadline {
+                Some(d) => match tokio::time::timeout_at(d, resp.chunk()).await {
+                    Ok(r) => r,
+                    Err(_) => break, // an open event stream: keep what arrived
+                },
+                None => resp.chunk().await,
+            };
+            match next {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > self.settings.max_body {
+                        let take = self.settings.max_body - body.len();
+                        body.extend_from_slice(&chunk[..take]);
+                        let (text, _) = evidence_text(&body);
+                        let partial = ResponseRecord { status, headers, body: text, body_truncated: true };
+                        return Err((
+                            Some(partial),
+                            HttpError::TooLarge { method, url, limit: self.settings.max_body },
+                        ));
+                    }
+                    body.extend_from_slice(&chunk);
+                    // A stream's first complete event is enough.
+                    if streaming && body.windows(2).any(|w| w == b"\n\n") {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let (text, _) = evidence_text(&body);
+                    let partial = ResponseRecord { status, headers, body: text, body_truncated: true };
+                    return Err((Some(partial), self.classify(&method, &url, &e)));
+                }
+            }
+        }
+        self.redactor.learn_body(&body);
+        Ok(Response { url, status, headers, body })
+    }
+
+    fn classify(&self, method: &str, url: &str, e: &reqwest::Error) -> HttpError {
+        let (method, url) = (method.to_string(), url.to_string());
+        if e.is_timeout() {
+            return HttpError::Timeout { method, url, secs: self.settings.timeout.as_secs().max(1) };
+        }
+        let detail = error_chain(e);
+        if e.is_connect() {
+            HttpError::Connect { method, url, detail }
+        } else {
+            HttpError::Other { method, url, detail }
+        }
+    }
+}
+
+/// The error with its causes, which is where reqwest keeps the useful part.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+impl HttpClient {
+    /// Sends a request and follows up to `max` redirects (as GETs, except 307/308 which keep the
+    /// method and body). Every hop is recorded; a redirect loop ends at `max`.
+    pub async fn send_following(&self, req: &Request, max: u8) -> (Vec<Exchange>, Result<Response, HttpError>) {
+        let mut exchanges = Vec::new();
+        let mut current = req.clone();
+        let mut hops = 0u8;
+        loop {
+            let (ex, result) = self.send(&current).await;
+            exchanges.push(ex);
+            let resp = match result {
+                Ok(r) => r,
+                Err(e) => return (exchanges, Err(e)),
+            };
+            let location = resp.header("location").map(str::to_string);
+            let (true, Some(loc)) = ((300..400).contains(&resp.status) && hops < max, location) else {
+                return (exchanges, Ok(resp));
+            };
+            let Ok(next) = url::Url::parse(&current.url).and_then(|base| base.join(&loc)) else {
+                return (exchanges, Ok(resp));
+            };
+            hops += 1;
+            if !matches!(resp.status, 307 | 308) {
+                current.method = "GET".into();
+                current.body = None;
+                current.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+            }
+            current.url = next.to_string();
+        }
+    }
+}

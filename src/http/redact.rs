@@ -1,0 +1,195 @@
+//! Secrets never leave the process whole. Every secret the run sees (tokens, codes, client
+//! secrets, passwords, cookies, session ids) is learned here as it passes through the HTTP client,
+//! and every text the tool writes or prints is scrubbed of them at the output boundary.
+
+use std::collections::BTreeSet;
+use std::sync::RwLock;
+
+use serde_json::Value;
+
+/// JSON members, form fields and query parameters whose values are secrets.
+pub const SECRET_FIELDS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "code",
+    "client_secret",
+    "password",
+    "code_verifier",
+    "token",
+    "assertion",
+    "client_assertion",
+    "device_code",
+    "registration_access_token",
+];
+
+/// Headers whose values are secrets (compared case-insensitively).
+pub const SECRET_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "set-cookie", "mcp-session-id"];
+
+/// Shorter values are not learned: scrubbing them would mangle ordinary text, and a secret that
+/// short is no secret.
+const MIN_SECRET_LEN: usize = 6;
+
+/// The shortened form of a secret: enough to tell two apart, never enough to use one.
+pub fn shorten(secret: &str) -> String {
+    let n = secret.chars().count();
+    if n < 16 {
+        return format!("«redacted, {n} chars»");
+    }
+    let head: String = secret.chars().take(4).collect();
+    let tail: String = secret.chars().skip(n - 3).collect();
+    format!("{head}…{tail}«{n} chars»")
+}
+
+#[derive(Debug, Default)]
+pub struct Redactor {
+    secrets: RwLock<BTreeSet<String>>,
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn learn(&self, secret: &str) {
+        let secret = secret.trim();
+        if secret.chars().count() >= MIN_SECRET_LEN {
+            if let Ok(mut s) = self.secrets.write() {
+                s.insert(secret.to_string());
+            }
+        }
+    }
+
+    /// Learns the secret part of a header value: the credentials after the auth scheme, each
+    /// cookie value.
+    pub fn learn_header(&self, name: &str, value: &str) {
+        let name = name.to_ascii_lowercase();
+        if !SECRET_HEADERS.contains(&name.as_str()) {
+            return;
+        }
+        match name.as_str() {
+            "authorization" | "proxy-authorization" => {
+                let creds = value.split_once(' ').map_or(value, |(_, c)| c);
+                self.learn(creds);
+            }
+            "cookie" => {
+                for pair in value.split(';') {
+                    if let Some((_, v)) = pair.split_once('=') {
+                        self.learn(v);
+                    }
+                }
+            }
+            // A Set-Cookie value is its first pair; the attributes after it are not secret.
+            "set-cookie" => {
+                if let Some((_, v)) = value.split(';').next().and_then(|p| p.split_once('=')) {
+                    self.learn(v);
+                }
+            }
+            _ => self.learn(value),
+        }
+    }
+
+    /// Learns every value of a secret member, at any depth.
+    pub fn learn_json(&self, v: &Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match v {
+                        Value::String(s) if SECRET_FIELDS.contains(&k.as_str()) => self.learn(s),
+                        other => self.learn_json(other),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| self.learn_json(i)),
+            _ => {}
+        }
+    }
+
+    /// Learns secret fields of a form body or a URL query.
+    pub fn learn_pairs<'a>(&self, pairs: impl IntoIterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>) {
+        for (k, v) in pairs {
+            if SECRET_FIELDS.contains(&k.as_ref()) {
+                self.learn(&v);
+            }
+        }
+    }
+
+    /// Learns whatever a body holds: JSON members or form fields.
+    pub fn learn_body(&self, body: &[u8]) {
+        if let Ok(v) = serde_json::from_slice::<Value>(body) {
+            self.learn_json(&v);
+        } else if body.contains(&b'=') && !body.contains(&b'<') {
+            self.learn_pairs(url::form_urlencoded::parse(body));
+        }
+    }
+
+    pub fn learn_url(&self, url: &str) {
+        if let Ok(u) = url::Url::parse(url) {
+            self.learn_pairs(u.query_pairs());
+            if let Some(frag) = u.fragment() {
+                self.learn_pairs(url::form_urlencoded::parse(frag.as_bytes()));
+            }
+        }
+    }
+
+    /// Replaces every learned secret in `text` with its shortened form.
+    pub fn scrub(&self, text: &str) -> String {
+        let Ok(secrets) = self.secrets.read() else {
+            return text.to_string();
+        };
+        // Longest first, so that a secret containing another is replaced whole.
+        let mut ordered: Vec<&String> = secrets.iter().filter(|s| text.contains(s.as_str())).collect();
+        if ordered.is_empty() {
+            return text.to_string();
+        }
+        ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let mut out = text.to_string();
+        for s in ordered {
+            out = out.replace(s.as_str(), &shorten(s));
+        }
+        out
+    }
+
+    /// Scrubs every string inside a JSON value.
+    pub fn scrub_json(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.scrub(s),
+            Value::Array(items) => items.iter_mut().for_each(|i| self.scrub_json(i)),
+            Value::Object(map) => map.values_mut().for_each(|i| self.scrub_json(i)),
+            _ => {}
+        }
+    }
+
+    pub fn secrets(&self) -> Vec<String> {
+        self.secrets.read().map(|s| s.iter().cloned().collect()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_and_scrubs_from_every_source() {
+        let r = Redactor::new();
+        r.learn_header("Authorization", "Bearer eyJhbGciOiJFZERTQSJ9.payload.signature");
+        r.learn_header("Set-Cookie", "ref_session=s3ss10nvalue123; Path=/; HttpOnly");
+        r.learn_json(&serde_json::json!({"refresh_token": "rt-0123456789abcdef", "nested": [{"code": "code-abcdef"}]}));
+        r.learn_body(b"grant_type=authorization_code&code_verifier=verifier-0123456789");
+        r.learn_url("http://127.0.0.1/cb?code=authcode-42&state=xyz");
+        let text = "eyJhbGciOiJFZERTQSJ9.payload.signature s3ss10nvalue123 rt-0123456789abcdef code-abcdef verifier-0123456789 authcode-42 state=xyz";
+        let out = r.scrub(text);
+        for secret in ["payload.signature", "s3ss10nvalue123", "rt-0123456789abcdef", "code-abcdef", "verifier-0123456789", "authcode-42"] {
+            assert!(!out.contains(secret), "{secret} survived in {out}");
+        }
+        assert!(out.contains("state=xyz"), "non-secrets stay: {out}");
+        assert!(out.contains("eyJh…ure«38 chars»"), "{out}");
+    }
+
+    #[test]
+    fn short_values_are_not_learned() {
+        let r = Redactor::new();
+        r.learn("abc");
+        assert_eq!(r.scrub("abc abc"), "abc abc");
+    }
+}

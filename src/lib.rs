@@ -1,0 +1,21 @@
+//! mcp-oauth-conform: conformance checks for MCP OAuth deployments.
+//!
+//! Data flows one way: `cli` → `config` → `discovery` → `runner` (checks from `suite`, protocol
+//! moves from `action`) → `report`. Reporters never touch the network.
+
+pub mod action;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod discovery;
+pub mod exit;
+pub mod http;
+pub mod mcp;
+pub mod oauth;
+pub mod report;
+pub mod revision;
+pub mod runner;
+pub mod suite;
+
+pub use mcp_oauth_reference as reference;

@@ -1,0 +1,82 @@
+//! Metadata documents (RFC 8414 AS metadata, RFC 9728 protected resource metadata, OpenID
+//! configuration) and the well-known URLs they live at.
+
+use serde_json::{Map, Value};
+use url::Url;
+
+/// Parses a metadata document. serde would accept a JSON array for a struct, so the object shape
+/// is checked first: a document that is not an object is an error, not an odd document.
+pub fn parse_document(body: &[u8]) -> Result<Map<String, Value>, String> {
+    if body.is_empty() {
+        return Err("the body is empty".into());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(format!("expected a JSON object, got a JSON {}", crate::suite::model::JsonType::of(&other).as_str())),
+        Err(e) => Err(format!("not JSON: {e}")),
+    }
+}
+
+/// The well-known URL of `suffix` for `id`, inserted between the origin and the path
+/// (RFC 8414 §3.1, RFC 9728 §3.1). A terminating `/` of the path is removed first.
+pub fn path_inserted(id: &Url, suffix: &str) -> String {
+    let path = id.path().trim_end_matches('/');
+    format!("{}/.well-known/{suffix}{path}", origin(id))
+}
+
+/// The well-known URL appended to the identifier (OpenID Connect Discovery §4).
+pub fn appended(id: &Url, suffix: &str) -> String {
+    let mut s = id.as_str().split(['?', '#']).next().unwrap_or_default().trim_end_matches('/').to_string();
+    s.push_str("/.well-known/");
+    s.push_str(suffix);
+    s
+}
+
+/// `scheme://host[:port]` without a trailing slash.
+pub fn origin(u: &Url) -> String {
+    u.origin().ascii_serialization()
+}
+
+/// Whether the identifier has a path beyond `/`.
+pub fn has_path(u: &Url) -> bool {
+    !u.path().trim_end_matches('/').is_empty()
+}
+
+/// AS metadata locations in the order MCP 2025-11-25 clients try them.
+pub fn as_metadata_candidates(issuer: &Url) -> Vec<(&'static str, String)> {
+    if has_path(issuer) {
+        vec![
+            ("oauth", path_inserted(issuer, "oauth-authorization-server")),
+            ("oidc", path_inserted(issuer, "openid-configuration")),
+            ("oidc", appended(issuer, "openid-configuration")),
+        ]
+    } else {
+        vec![
+            ("oauth", path_inserted(issuer, "oauth-authorization-server")),
+            ("oidc", path_inserted(issuer, "openid-configuration")),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_well_known_urls() {
+        let i = Url::parse("https://h.example/tenant/").unwrap();
+        assert_eq!(path_inserted(&i, "oauth-authorization-server"), "https://h.example/.well-known/oauth-authorization-server/tenant");
+        assert_eq!(appended(&i, "openid-configuration"), "https://h.example/tenant/.well-known/openid-configuration");
+        let root = Url::parse("http://127.0.0.1:9/").unwrap();
+        assert_eq!(as_metadata_candidates(&root).len(), 2);
+        assert_eq!(path_inserted(&Url::parse("https://h/mcp").unwrap(), "oauth-protected-resource"), "https://h/.well-known/oauth-protected-resource/mcp");
+    }
+
+    #[test]
+    fn documents_must_be_objects() {
+        assert!(parse_document(br#"{"issuer":"x"}"#).is_ok());
+        assert!(parse_document(b"[1,2]").unwrap_err().contains("array"));
+        assert!(parse_document(b"<html>").unwrap_err().starts_with("not JSON"));
+        assert!(parse_document(b"").is_err());
+    }
+}

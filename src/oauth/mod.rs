@@ -1,0 +1,5 @@
+//! OAuth protocol knowledge: parsers for what servers send, and the URL rules of discovery.
+//! Every parser takes untrusted text and returns a `Result`.
+
+pub mod metadata;
+pub mod www_authenticate;

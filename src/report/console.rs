@@ -1,0 +1,39 @@
+//! The closing lines on the terminal, after libtest's per-check lines: what libtest cannot say
+//! (warnings, informational findings, the verdict counts).
+
+use std::fmt::Write;
+
+use super::RunReport;
+use crate::runner::verdict::Verdict;
+
+pub fn render(r: &RunReport, report_paths: &[String]) -> String {
+    let mut out = String::new();
+    let s = r.summary();
+    for (label, verdict) in [("warnings (SHOULD not met)", Verdict::Warn), ("errors (no usable answer)", Verdict::Error)] {
+        let items: Vec<_> = r.outcomes.iter().filter(|o| o.verdict == verdict).collect();
+        if !items.is_empty() {
+            let _ = writeln!(out, "\n{label}:");
+            for o in items {
+                let _ = writeln!(out, "    {}  {}", o.id, o.message);
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nmcp-oauth-conform: {} checks, spec {} ({}), {} requests, {} ms",
+        r.outcomes.len(),
+        r.spec,
+        r.spec_reason,
+        r.requests,
+        r.duration_ms
+    );
+    let _ = writeln!(
+        out,
+        "verdicts: {} pass, {} fail, {} warn, {} info, {} skip, {} error",
+        s.pass, s.fail, s.warn, s.info, s.skip, s.error
+    );
+    for p in report_paths {
+        let _ = writeln!(out, "report: {p}");
+    }
+    out
+}

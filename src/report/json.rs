@@ -1,0 +1,35 @@
+//! `results.json` (a contract, DESIGN.md §5): stable for machines. `schema` changes only when a
+//! field that readers rely on changes.
+
+use serde_json::{json, Value};
+
+use super::RunReport;
+
+pub const SCHEMA: u32 = 1;
+
+pub fn render(r: &RunReport) -> Value {
+    json!({
+        "schema": SCHEMA,
+        "tool": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
+        "target": {"as": r.target_as, "rs": r.target_rs},
+        "spec": r.spec,
+        "spec_reason": r.spec_reason,
+        "duration_ms": r.duration_ms,
+        "requests": r.requests,
+        "summary": r.summary(),
+        "discovery": {"notes": r.discovery_notes, "exchanges": r.discovery_exchanges},
+        "checks": r.outcomes.iter().map(|o| json!({
+            "id": o.id,
+            "title": o.title,
+            "family": o.family,
+            "party": o.party,
+            "level": o.level,
+            "verdict": o.verdict,
+            "message": o.message,
+            "refs": o.refs,
+            "duration_ms": o.duration_ms,
+            "source": o.source,
+            "exchanges": o.exchanges,
+        })).collect::<Vec<_>>(),
+    })
+}

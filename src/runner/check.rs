@@ -1,0 +1,142 @@
+//! Runs one check: applicability, needs, then its steps in order, each step's findings graded at
+//! its level. The worst finding is the verdict.
+
+use std::time::Instant;
+
+use super::outcome::CheckOutcome;
+use super::verdict::{Level, Verdict};
+use super::RunCtx;
+use crate::action::{self, ActionCtx, StepError};
+use crate::suite::expect::{self, Finding};
+use crate::suite::model::When;
+use crate::suite::vars::{display, Scope};
+use crate::suite::Check;
+
+pub async fn execute(ctx: &RunCtx, check: &Check) -> CheckOutcome {
+    let started = Instant::now();
+    let level = check.level_for(ctx.revision);
+    let mut exchanges = Vec::new();
+    let (verdict, message) = grade(ctx, check, level, &mut exchanges).await;
+    CheckOutcome {
+        id: check.id.clone(),
+        family: check.family.clone(),
+        title: check.title.clone(),
+        party: check.party,
+        level,
+        verdict,
+        message,
+        refs: check.refs.clone(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        source: check.source.clone(),
+        exchanges,
+    }
+}
+
+async fn grade(ctx: &RunCtx, check: &Check, level: Level, exchanges: &mut Vec<crate::http::Exchange>) -> (Verdict, String) {
+    if !check.revisions.contains(ctx.revision) {
+        return (
+            Verdict::Skip,
+            format!("applies to {}; this run grades {} (choose with --spec)", check.revisions, ctx.revision),
+        );
+    }
+    let mut scope = Scope::new(ctx.vars.clone());
+    if let Some(w) = &check.applies {
+        if !when_holds(w, &scope, ctx) {
+            return (Verdict::Skip, format!("not applicable: {}", w.why.as_deref().unwrap_or("the condition does not hold")));
+        }
+    }
+    for need in &check.needs {
+        if let Err(m) = scope.require(need) {
+            return (Verdict::Skip, m.to_string());
+        }
+    }
+    let actx = ActionCtx { http: &ctx.http, revision: ctx.revision };
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    let mut ran = 0usize;
+    for step in &check.steps {
+        if let Some(w) = &step.when {
+            if !when_holds(w, &scope, ctx) {
+                continue;
+            }
+        }
+        ran += 1;
+        let result = action::run(&actx, step, &scope).await;
+        exchanges.extend(result.exchanges);
+        let (seen, url) = match result.outcome {
+            Ok(o) => o,
+            Err(StepError::Missing(m)) => return (Verdict::Skip, m.to_string()),
+            Err(e) => return (Verdict::Error, e.to_string()),
+        };
+        let step_level = step.level.unwrap_or(level);
+        match expect::evaluate(&step.expect, &seen, &scope, step_level, ctx.judge) {
+            Ok(f) => findings.extend(f),
+            Err(m) => return (Verdict::Skip, m.to_string()),
+        }
+        let value = seen.to_value(url.as_deref());
+        if let Some(note) = &step.note {
+            scope.set("this", value.clone());
+            if let Ok(text) = scope.interpolate(note) {
+                notes.push(text);
+            }
+            scope.unset("this");
+        }
+        if let Some(name) = &step.save {
+            scope.set(name, value);
+        }
+    }
+    if ran == 0 {
+        return (Verdict::Skip, "no step of this check applies to this target".into());
+    }
+    conclude(check, level, ctx.strict, findings, notes)
+}
+
+fn when_holds(w: &When, scope: &Scope, ctx: &RunCtx) -> bool {
+    if w.revisions.as_ref().is_some_and(|r| !r.contains(ctx.revision)) {
+        return false;
+    }
+    if w.present.iter().any(|p| scope.get(p).is_none()) || w.absent.iter().any(|p| scope.get(p).is_some()) {
+        return false;
+    }
+    let resolve = |v: &toml::Value| scope.resolve(v).ok();
+    for (path, want) in &w.contains {
+        let (Some(have), Some(want)) = (scope.get(path), resolve(want)) else { return false };
+        let holds = match have {
+            serde_json::Value::Array(a) => a.contains(&want),
+            serde_json::Value::String(s) => s.contains(&display(&want)),
+            _ => false,
+        };
+        if !holds {
+            return false;
+        }
+    }
+    w.equals.iter().all(|(path, want)| scope.get(path).is_some_and(|have| Some(have.clone()) == resolve(want)))
+}
+
+fn conclude(check: &Check, level: Level, strict: bool, mut findings: Vec<Finding>, notes: Vec<String>) -> (Verdict, String) {
+    findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+    let graded = findings.iter().map(|f| f.level.broken(strict)).max();
+    let verdict = match graded {
+        Some(v @ (Verdict::Fail | Verdict::Warn)) => v,
+        // Only notes or informational findings: graded checks pass, informational ones inform.
+        _ if level >= Level::Should => Verdict::Pass,
+        _ => Verdict::Info,
+    };
+    let mut parts: Vec<String> = findings
+        .iter()
+        .map(|f| match f.level.broken(strict) {
+            Verdict::Fail => f.text.clone(),
+            Verdict::Warn => format!("{} (SHOULD)", f.text),
+            _ => format!("note: {}", f.text),
+        })
+        .collect();
+    parts.extend(notes);
+    if parts.is_empty() {
+        parts.push("as required".into());
+    }
+    let mut message = parts.join("; ");
+    if let (Some(reading), Verdict::Fail | Verdict::Warn) = (&check.reading, verdict) {
+        message.push_str(&format!(" [graded by: {reading}]"));
+    }
+    (verdict, message)
+}

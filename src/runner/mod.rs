@@ -1,0 +1,112 @@
+//! The runner: discovery results + checks → outcomes. Checks run as libtest-mimic trials (the
+//! console, filters and `--list` behave like `cargo test`), or all at once in-process for the demo
+//! test suite; both go through [`check::execute`].
+
+pub mod check;
+pub mod outcome;
+pub mod verdict;
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use libtest_mimic::{Completion, Failed, Trial};
+
+use crate::http::HttpClient;
+use crate::revision::Revision;
+use crate::suite::expect::Judge;
+use crate::suite::Check;
+use outcome::CheckOutcome;
+use verdict::Verdict;
+
+/// Everything a check can read. Built once, after discovery; never written during the run.
+pub struct RunCtx {
+    pub http: HttpClient,
+    pub vars: Arc<serde_json::Value>,
+    pub revision: Revision,
+    pub strict: bool,
+    pub judge: Judge,
+}
+
+/// Runs checks concurrently without the libtest harness (tests and library callers).
+pub async fn run_all(ctx: Arc<RunCtx>, checks: &[Check], concurrency: usize) -> Vec<CheckOutcome> {
+    let mut outcomes: Vec<CheckOutcome> = futures_util::stream::iter(checks.iter().map(|c| {
+        let ctx = ctx.clone();
+        async move { check::execute(&ctx, c).await }
+    }))
+    .buffer_unordered(concurrency.max(1))
+    .collect()
+    .await;
+    sort(&mut outcomes, checks);
+    outcomes
+}
+
+/// Outcomes in suite order, whatever order they finished in.
+pub fn sort(outcomes: &mut [CheckOutcome], checks: &[Check]) {
+    let pos = |id: &str| checks.iter().position(|c| c.id == id).unwrap_or(usize::MAX);
+    outcomes.sort_by_key(|o| pos(&o.id));
+}
+
+/// One libtest trial per check. Each trial blocks on the shared runtime (rust-notes §4: one
+/// runtime, `Handle::block_on` per trial) and records its outcome; libtest only prints.
+pub fn trials(ctx: Arc<RunCtx>, checks: &[Check], handle: tokio::runtime::Handle, sink: Arc<Mutex<Vec<CheckOutcome>>>) -> Vec<Trial> {
+    checks
+        .iter()
+        .map(|c| {
+            let (ctx, check, handle, sink) = (ctx.clone(), c.clone(), handle.clone(), sink.clone());
+            let kind = c.level_for(ctx.revision).as_str().to_string();
+            Trial::ignorable_test(c.id.clone(), move || {
+                let outcome = handle.block_on(check::execute(&ctx, &check));
+                let message = ctx.http.redactor().scrub(&outcome.message);
+                let verdict = outcome.verdict;
+                if let Ok(mut s) = sink.lock() {
+                    s.push(outcome);
+                }
+                match verdict {
+                    Verdict::Fail => Err(Failed::from(message)),
+                    Verdict::Error => Err(Failed::from(format!("error: {message}"))),
+                    Verdict::Skip => Ok(Completion::ignored_with(message)),
+                    Verdict::Pass | Verdict::Warn | Verdict::Info => Ok(Completion::Completed),
+                }
+            })
+            .with_kind(kind)
+        })
+        .collect()
+}
+
+/// Discovery plus every check, in-process, without the libtest console: what the demo's test
+/// suite and library callers use.
+pub struct InProcessRun {
+    pub discovery: crate::discovery::Discovery,
+    pub outcomes: Vec<CheckOutcome>,
+    pub redactor: Arc<crate::http::Redactor>,
+    pub requests: u64,
+}
+
+pub async fn run_target(
+    target: &crate::discovery::Target,
+    settings: crate::http::HttpSettings,
+    checks: &[Check],
+    strict: bool,
+    concurrency: usize,
+) -> Result<InProcessRun, crate::http::HttpError> {
+    let redactor = Arc::new(crate::http::Redactor::new());
+    let http = HttpClient::new(settings, redactor.clone())?;
+    let discovery = crate::discovery::discover(&http, target).await;
+    let ctx = Arc::new(RunCtx::new(http, &discovery, strict));
+    let outcomes = run_all(ctx.clone(), checks, concurrency).await;
+    let requests = ctx.http.requests_sent();
+    Ok(InProcessRun { discovery, outcomes, redactor, requests })
+}
+
+impl RunCtx {
+    pub fn new(http: HttpClient, found: &crate::discovery::Discovery, strict: bool) -> RunCtx {
+        let loopback = found.vars.pointer("/run/loopback").and_then(serde_json::Value::as_bool).unwrap_or(false);
+        RunCtx {
+            http,
+            vars: Arc::new(found.vars.clone()),
+            revision: found.revision,
+            strict,
+            judge: Judge { allow_loopback_http: loopback },
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The one record that flows from the runner to the reporters.
+
+use serde::Serialize;
+
+use super::verdict::{Level, Verdict};
+use crate::http::Exchange;
+use crate::suite::Party;
+
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct CheckOutcome {
+    pub id: String,
+    pub family: String,
+    pub title: String,
+    pub party: Party,
+    /// The level for the graded revision (a row's strength can differ by revision).
+    pub level: Level,
+    pub verdict: Verdict,
+    pub message: String,
+    pub refs: Vec<String>,
+    pub duration_ms: u64,
+    /// Where the check is defined (`suites/x.toml:12`).
+    pub source: String,
+    pub exchanges: Vec<Exchange>,
+}

@@ -1,0 +1,351 @@
+//! The suite file format: serde types for `suites/*.toml`. Unknown keys are errors everywhere, so
+//! a typo in a suite file is reported with its line and column instead of silently ignored.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::revision::{Revision, RevisionSet};
+use crate::runner::verdict::Level;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteFile {
+    #[serde(default)]
+    pub check: Vec<Spanned<CheckDef>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Party {
+    As,
+    Rs,
+    Both,
+}
+
+impl Party {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::As => "as",
+            Party::Rs => "rs",
+            Party::Both => "both",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckDef {
+    /// The requirements.md ID; also the trial name.
+    pub id: Spanned<String>,
+    pub title: String,
+    pub party: Party,
+    pub level: Level,
+    /// Per-revision overrides of `level`, for rows whose strength changed between revisions.
+    #[serde(default)]
+    pub levels: BTreeMap<Revision, Level>,
+    pub revisions: RevisionSet,
+    #[serde(default)]
+    pub refs: Vec<String>,
+    /// Variables the check cannot run without; a missing one makes the check `skip`.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// A condition on discovery results; when it does not hold the check is `skip` with `why`.
+    #[serde(default)]
+    pub applies: Option<When>,
+    /// Where real servers legitimately differ: the reading this check grades by, and the other.
+    #[serde(default)]
+    pub reading: Option<String>,
+    #[serde(rename = "step")]
+    pub steps: Vec<StepDef>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    /// Any HTTP request.
+    Http,
+    /// A JSON-RPC request to the MCP endpoint, with a chosen credential variant.
+    Mcp,
+    /// No request: assert on a variable (discovery results, an earlier step).
+    Inspect,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Http => "http",
+            ActionKind::Mcp => "mcp",
+            ActionKind::Inspect => "inspect",
+        }
+    }
+}
+
+/// The credential an `mcp` step presents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TokenKind {
+    /// No `Authorization` header.
+    None,
+    /// 43 random base64url characters: the shape of a real opaque token.
+    Random,
+    /// Three base64url segments that decode to nothing a server could have issued.
+    JwtGarbage,
+    /// A single character.
+    OneChar,
+    /// A 16 KiB random token.
+    Oversize,
+}
+
+/// One step of a check. The fields are flat (serde cannot deny unknown keys through `flatten`);
+/// the loader rejects fields that do not apply to the step's action.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepDef {
+    pub action: Spanned<ActionKind>,
+    #[serde(default)]
+    pub when: Option<When>,
+    /// Name under which later steps (and notes) can read this step's exchange: `${name.status}`.
+    #[serde(default)]
+    pub save: Option<String>,
+    /// A line added to the check's message after the step, with `${this.…}` available.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Severity of this step's expectations, when it differs from the check's level.
+    #[serde(default)]
+    pub level: Option<Level>,
+
+    // http and mcp
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, OneOrMany>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub json: Option<toml::Value>,
+    #[serde(default)]
+    pub form: Option<BTreeMap<String, String>>,
+    /// How many redirects to follow (default 0: the step sees the 3xx itself).
+    #[serde(default)]
+    pub follow: Option<u8>,
+
+    // mcp
+    #[serde(default)]
+    pub rpc: Option<String>,
+    #[serde(default)]
+    pub params: Option<toml::Value>,
+    #[serde(default)]
+    pub token: Option<TokenKind>,
+    /// Raw `Authorization` header value(s); several values send several headers.
+    #[serde(default)]
+    pub authorization: Option<OneOrMany>,
+    /// `Mcp-Session-Id` to send.
+    #[serde(default)]
+    pub session: Option<String>,
+
+    // inspect
+    #[serde(default)]
+    pub value: Option<String>,
+
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn values(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Conditions under which a step runs; a step whose condition is false is left out silently.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    #[serde(default)]
+    pub revisions: Option<RevisionSet>,
+    /// Variables that must exist (and not be null).
+    #[serde(default)]
+    pub present: Vec<String>,
+    /// Variables that must not exist.
+    #[serde(default)]
+    pub absent: Vec<String>,
+    /// Variable → value: the variable (an array or a string) contains the value.
+    #[serde(default)]
+    pub contains: BTreeMap<String, toml::Value>,
+    /// Variable → value: the variable equals the value.
+    #[serde(default)]
+    pub equals: BTreeMap<String, toml::Value>,
+    /// For a check's `applies`: the reason given when the check does not apply.
+    #[serde(default)]
+    pub why: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The status is one of these (numbers, or patterns such as "4xx").
+    #[serde(default)]
+    pub status: Option<Vec<StatusPattern>>,
+    #[serde(default)]
+    pub status_not: Option<Vec<StatusPattern>>,
+    /// Header name (case-insensitive) → matcher over its value (several values joined by ", ").
+    #[serde(default)]
+    pub header: BTreeMap<String, Matcher>,
+    /// JSON pointer (RFC 6901) into the body → matcher. "" is the whole document.
+    #[serde(default)]
+    pub json: BTreeMap<String, Matcher>,
+    /// Matcher over the body text.
+    #[serde(default)]
+    pub body: Option<Matcher>,
+    /// Assertions on the response's `WWW-Authenticate` Bearer challenge.
+    #[serde(default)]
+    pub challenge: Option<ChallengeExpect>,
+    /// No top-level member of the JSON document is an empty array, string or object.
+    #[serde(default)]
+    pub no_empty_values: Option<NoEmptyValues>,
+    /// The document is a JWK Set with public members only.
+    #[serde(default)]
+    pub jwks_public: Option<bool>,
+    /// The Location header must not point at this URI (prefix comparison).
+    #[serde(default)]
+    pub no_redirect_to: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum StatusPattern {
+    Code(u16),
+    Pattern(String),
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoEmptyValues {
+    /// Members whose empty value has a defined meaning (JSON pointers).
+    #[serde(default)]
+    pub except: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeExpect {
+    /// At least one `WWW-Authenticate` header is present.
+    #[serde(default)]
+    pub header: Option<bool>,
+    /// A `Bearer` challenge (scheme compared case-insensitively) is present.
+    #[serde(default)]
+    pub bearer: Option<bool>,
+    /// The Bearer challenge has at least this many auth-params.
+    #[serde(default)]
+    pub min_params: Option<usize>,
+    /// Every challenge parses strictly: RFC 9110 syntax, RFC 6750 parameters at most once and
+    /// within their character sets.
+    #[serde(default)]
+    pub well_formed: Option<bool>,
+    /// Bearer auth-param name → matcher.
+    #[serde(default)]
+    pub params: BTreeMap<String, Matcher>,
+}
+
+/// A predicate over one value (a JSON value, a header value or a body). Every given field must
+/// hold. Strings in it may use `${…}` variables; a string that is only one variable stands for
+/// that variable's JSON value.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matcher {
+    #[serde(default)]
+    pub present: Option<bool>,
+    #[serde(default)]
+    pub absent: Option<bool>,
+    /// Only check the other predicates when the value is present.
+    #[serde(default)]
+    pub optional: bool,
+    #[serde(default)]
+    pub equals: Option<toml::Value>,
+    #[serde(default)]
+    pub not_equals: Option<toml::Value>,
+    #[serde(default)]
+    pub one_of: Option<Vec<toml::Value>>,
+    /// An array contains the value, or a string contains the substring.
+    #[serde(default)]
+    pub contains: Option<toml::Value>,
+    #[serde(default)]
+    pub not_contains: Option<toml::Value>,
+    #[serde(default)]
+    pub matches: Option<String>,
+    #[serde(default)]
+    pub not_matches: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<JsonType>,
+    #[serde(default)]
+    pub non_empty: Option<bool>,
+    /// An absolute `https` URL, or `http` on a loopback host when the run targets loopback.
+    #[serde(default)]
+    pub secure_url: Option<bool>,
+    #[serde(default)]
+    pub absolute_url: Option<bool>,
+    #[serde(default)]
+    pub no_fragment: Option<bool>,
+    #[serde(default)]
+    pub no_query: Option<bool>,
+    /// Applies to every element of an array.
+    #[serde(default)]
+    pub each: Option<Box<Matcher>>,
+    /// Severity of this matcher when it differs from the step's.
+    #[serde(default)]
+    pub level: Option<Level>,
+    /// Explanation appended to the finding.
+    #[serde(default)]
+    pub why: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonType {
+    Object,
+    Array,
+    String,
+    Number,
+    Boolean,
+    Null,
+}
+
+impl JsonType {
+    pub fn of(v: &serde_json::Value) -> JsonType {
+        use serde_json::Value as V;
+        match v {
+            V::Object(_) => JsonType::Object,
+            V::Array(_) => JsonType::Array,
+            V::String(_) => JsonType::String,
+            V::Number(_) => JsonType::Number,
+            V::Bool(_) => JsonType::Boolean,
+            V::Null => JsonType::Null,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JsonType::Object => "object",
+            JsonType::Array => "array",
+            JsonType::String => "string",
+            JsonType::Number => "number",
+            JsonType::Boolean => "boolean",
+            JsonType::Null => "null",
+        }
+    }
+}
