@@ -15,14 +15,18 @@ use crate::discovery::{self, Discovery};
 use crate::exit;
 use crate::http::{HttpClient, Redactor};
 use crate::report::{self, RunReport};
-use crate::runner::{self, outcome::CheckOutcome, RunCtx};
+use crate::runner::{self, RunCtx, outcome::CheckOutcome};
 
 pub fn main() -> ExitCode {
     let cli = match cli::parse() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
         }
     };
     match dispatch(cli) {
@@ -39,7 +43,10 @@ pub fn main() -> ExitCode {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<u8> {
@@ -58,13 +65,25 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn parse_flaws(names: &[String]) -> Result<std::collections::BTreeSet<mcp_oauth_reference::Flaw>, ConfigError> {
-    names.iter().map(|n| n.parse().map_err(|e: String| ConfigError::Usage(format!("--flaw: {e}")))).collect()
+fn parse_flaws(
+    names: &[String],
+) -> Result<std::collections::BTreeSet<mcp_oauth_reference::Flaw>, ConfigError> {
+    names
+        .iter()
+        .map(|n| {
+            n.parse()
+                .map_err(|e: String| ConfigError::Usage(format!("--flaw: {e}")))
+        })
+        .collect()
 }
 
 fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     if args.list_flaws {
-        let width = mcp_oauth_reference::FLAWS.iter().map(|f| f.name.len()).max().unwrap_or(0);
+        let width = mcp_oauth_reference::FLAWS
+            .iter()
+            .map(|f| f.name.len())
+            .max()
+            .unwrap_or(0);
         let mut out = std::io::stdout().lock();
         for f in mcp_oauth_reference::FLAWS {
             writeln!(out, "{:width$}  {}", f.name, f.description)?;
@@ -73,14 +92,28 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     }
     let flaws = parse_flaws(&args.flaws)?;
     let rt = runtime()?;
-    let options = mcp_oauth_reference::Options { flaws, ..Default::default() };
-    let reference = rt.block_on(mcp_oauth_reference::Reference::start(options)).context("cannot start the reference server")?;
-    println!("reference server: {} (MCP endpoint {})", reference.base_url(), reference.rs_url());
+    let options = mcp_oauth_reference::Options {
+        flaws,
+        ..Default::default()
+    };
+    let reference = rt
+        .block_on(mcp_oauth_reference::Reference::start(options))
+        .context("cannot start the reference server")?;
+    println!(
+        "reference server: {} (MCP endpoint {})",
+        reference.base_url(),
+        reference.rs_url()
+    );
     let mut run_args = args.run;
     if run_args.spec.is_none() {
         run_args.spec = demo::default_spec(&args.flaws).map(|r| r.to_string());
     }
-    let cfg = config::build(Some(reference.rs_url()), Some(reference.issuer()), Profile::default(), run_args)?;
+    let cfg = config::build(
+        Some(reference.rs_url()),
+        Some(reference.issuer()),
+        Profile::default(),
+        run_args,
+    )?;
     let listing = cfg.harness.list;
     let result = execute(&rt, cfg);
     rt.block_on(reference.shutdown());
@@ -88,12 +121,18 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     if listing || code != exit::OK {
         return Ok(code);
     }
-    let spec = report.spec.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+    let spec = report
+        .spec
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
     let worse = demo::worse_than_clean(&report.outcomes, &demo::clean_verdicts(spec));
     if worse.is_empty() {
         return Ok(code);
     }
-    println!("\n{} check(s) are worse than against the clean reference server:", worse.len());
+    println!(
+        "\n{} check(s) are worse than against the clean reference server:",
+        worse.len()
+    );
     for (o, was) in &worse {
         println!("    {}  {} (clean: {})", o.id, o.verdict, was);
     }
@@ -109,16 +148,22 @@ fn reference_server(args: ReferenceArgs) -> anyhow::Result<u8> {
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
         ..Default::default()
     };
-    let reference = rt.block_on(mcp_oauth_reference::Reference::start(options)).context("cannot start the reference server")?;
+    let reference = rt
+        .block_on(mcp_oauth_reference::Reference::start(options))
+        .context("cannot start the reference server")?;
     println!("authorization server (issuer): {}", reference.issuer());
     println!("MCP endpoint (resource):       {}", reference.rs_url());
     let (client, redirects) = reference.public_client();
-    println!("pre-registered public client:  {client} (redirect URIs: {})", redirects.join(", "));
+    println!(
+        "pre-registered public client:  {client} (redirect URIs: {})",
+        redirects.join(", ")
+    );
     for (user, password) in reference.users() {
         println!("user:                          {user} / {password}");
     }
     println!("press Ctrl-C to stop");
-    rt.block_on(tokio::signal::ctrl_c()).context("waiting for Ctrl-C")?;
+    rt.block_on(tokio::signal::ctrl_c())
+        .context("waiting for Ctrl-C")?;
     rt.block_on(reference.shutdown());
     Ok(exit::OK)
 }
@@ -134,7 +179,11 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
         let empty = RunReport {
             target_rs: cfg.target.rs_raw.clone(),
             target_as: cfg.target.as_raw.clone(),
-            spec: cfg.target.spec.unwrap_or(crate::revision::Revision::LATEST).to_string(),
+            spec: cfg
+                .target
+                .spec
+                .unwrap_or(crate::revision::Revision::LATEST)
+                .to_string(),
             spec_reason: String::new(),
             duration_ms: 0,
             requests: 0,
@@ -151,17 +200,45 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
     print_discovery(&cfg, &found);
     let ctx = Arc::new(RunCtx::new(http, &found, cfg.strict));
     let sink = Arc::new(Mutex::new(Vec::new()));
-    let trials = runner::trials(ctx.clone(), &cfg.suite.checks, rt.handle().clone(), sink.clone());
+    let trials = runner::trials(
+        ctx.clone(),
+        &cfg.suite.checks,
+        rt.handle().clone(),
+        sink.clone(),
+    );
     let _ = libtest_mimic::run(&cfg.harness, trials);
-    let mut outcomes = std::mem::take(&mut *sink.lock().map_err(|_| anyhow::anyhow!("a check panicked while recording"))?);
+    let mut outcomes = std::mem::take(
+        &mut *sink
+            .lock()
+            .map_err(|_| anyhow::anyhow!("a check panicked while recording"))?,
+    );
     runner::sort(&mut outcomes, &cfg.suite.checks);
-    let report = build_report(&cfg.target, &found, outcomes, started, ctx.http.requests_sent()).redacted(&redactor);
+    let report = build_report(
+        &cfg.target,
+        &found,
+        outcomes,
+        started,
+        ctx.http.requests_sent(),
+    )
+    .redacted(&redactor);
     let paths = write_reports(&cfg.report_dir, &report)?;
-    print!("{}", redactor.scrub(&report::console::render(&report, &paths)));
-    Ok((exit::for_run(&report.outcomes, found.unreachable.is_some()), report))
+    print!(
+        "{}",
+        redactor.scrub(&report::console::render(&report, &paths))
+    );
+    Ok((
+        exit::for_run(&report.outcomes, found.unreachable.is_some()),
+        report,
+    ))
 }
 
-pub fn build_report(target: &discovery::Target, found: &Discovery, outcomes: Vec<CheckOutcome>, started: Instant, requests: u64) -> RunReport {
+pub fn build_report(
+    target: &discovery::Target,
+    found: &Discovery,
+    outcomes: Vec<CheckOutcome>,
+    started: Instant,
+    requests: u64,
+) -> RunReport {
     RunReport {
         target_rs: target.rs_raw.clone(),
         target_as: target.as_raw.clone(),
@@ -176,7 +253,8 @@ pub fn build_report(target: &discovery::Target, found: &Discovery, outcomes: Vec
 }
 
 pub fn write_reports(dir: &Path, report: &RunReport) -> anyhow::Result<Vec<String>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create report folder {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create report folder {}", dir.display()))?;
     let path = dir.join("results.json");
     let text = serde_json::to_string_pretty(&report::json::render(report))?;
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
@@ -184,7 +262,15 @@ pub fn write_reports(dir: &Path, report: &RunReport) -> anyhow::Result<Vec<Strin
 }
 
 fn print_discovery(cfg: &RunConfig, found: &Discovery) {
-    println!("target: {}{}", cfg.target.rs_raw, cfg.target.as_raw.as_ref().map(|a| format!(" (AS {a})")).unwrap_or_default());
+    println!(
+        "target: {}{}",
+        cfg.target.rs_raw,
+        cfg.target
+            .as_raw
+            .as_ref()
+            .map(|a| format!(" (AS {a})"))
+            .unwrap_or_default()
+    );
     println!("spec: {} ({})", found.revision, found.revision_reason);
     for n in &found.notes {
         println!("discovery: {n}");
@@ -203,7 +289,13 @@ fn list(cfg: &RunConfig) {
             Some(f) => c.id.contains(f.as_str()),
             None => true,
         };
-        let skipped = cfg.harness.skip.iter().any(|s| if cfg.harness.exact { &c.id == s } else { c.id.contains(s.as_str()) });
+        let skipped = cfg.harness.skip.iter().any(|s| {
+            if cfg.harness.exact {
+                &c.id == s
+            } else {
+                c.id.contains(s.as_str())
+            }
+        });
         if name_matches && !skipped {
             let level = rev.map_or(c.level, |r| c.level_for(r));
             let _ = writeln!(out, "{:40} {:6} {}", c.id, level.as_str(), c.title);

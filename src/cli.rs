@@ -111,7 +111,16 @@ pub struct ReferenceArgs {
 }
 
 /// libtest-mimic's flags that do nothing for us; hidden from `--help`.
-const NOOP_FLAGS: &[&str] = &["test", "bench", "nocapture", "show_output", "unstable_flags", "logfile", "ignored", "include_ignored"];
+const NOOP_FLAGS: &[&str] = &[
+    "test",
+    "bench",
+    "nocapture",
+    "show_output",
+    "unstable_flags",
+    "logfile",
+    "ignored",
+    "include_ignored",
+];
 
 /// The flattened libtest arguments bring their own help template and disable `--version`
 /// (rust-notes §1.3); undo that on every command that embeds them.

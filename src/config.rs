@@ -11,7 +11,7 @@ use crate::cli::RunArgs;
 use crate::discovery::Target;
 use crate::http::HttpSettings;
 use crate::revision::Revision;
-use crate::suite::{line_col, LoadError, Suite};
+use crate::suite::{LoadError, Suite, line_col};
 
 /// Concurrency when `--test-threads` is not given: checks wait on the network, not the CPU.
 pub const DEFAULT_THREADS: usize = 16;
@@ -21,7 +21,12 @@ pub enum ConfigError {
     #[error("{0}")]
     Usage(String),
     #[error("{file}:{line}:{column}: {message}")]
-    File { file: String, line: usize, column: usize, message: String },
+    File {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{0}")]
     Suite(#[from] LoadError),
 }
@@ -63,25 +68,41 @@ pub struct ProfileHttp {
 
 pub fn load_profile(path: &Path) -> Result<Profile, ConfigError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Usage(format!("cannot read config {file}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Usage(format!("cannot read config {file}: {e}")))?;
     toml::from_str(&text).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |s| line_col(&text, s.start));
-        ConfigError::File { file, line, column, message: e.message().trim().to_string() }
+        ConfigError::File {
+            file,
+            line,
+            column,
+            message: e.message().trim().to_string(),
+        }
     })
 }
 
 fn parse_url(flag: &str, raw: &str) -> Result<Url, ConfigError> {
-    let u = Url::parse(raw).map_err(|e| ConfigError::Usage(format!("{flag} {raw:?} is not an absolute URL: {e}")))?;
+    let u = Url::parse(raw)
+        .map_err(|e| ConfigError::Usage(format!("{flag} {raw:?} is not an absolute URL: {e}")))?;
     if !matches!(u.scheme(), "http" | "https") {
-        return Err(ConfigError::Usage(format!("{flag} {raw:?} must be an http or https URL")));
+        return Err(ConfigError::Usage(format!(
+            "{flag} {raw:?} must be an http or https URL"
+        )));
     }
     if u.fragment().is_some() {
-        return Err(ConfigError::Usage(format!("{flag} {raw:?} must not have a fragment")));
+        return Err(ConfigError::Usage(format!(
+            "{flag} {raw:?} must not have a fragment"
+        )));
     }
     Ok(u)
 }
 
-pub fn build(rs: Option<String>, as_url: Option<String>, profile: Profile, run: RunArgs) -> Result<RunConfig, ConfigError> {
+pub fn build(
+    rs: Option<String>,
+    as_url: Option<String>,
+    profile: Profile,
+    run: RunArgs,
+) -> Result<RunConfig, ConfigError> {
     let rs_raw = rs.or(profile.target.rs).ok_or_else(|| {
         ConfigError::Usage("missing --rs URL (the MCP endpoint to test), or `rs` under [target] in --config; try `mcp-oauth-conform demo` for a first run".into())
     })?;
@@ -97,7 +118,9 @@ pub fn build(rs: Option<String>, as_url: Option<String>, profile: Profile, run: 
     let mut http = HttpSettings::default();
     if let Some(t) = run.timeout.or(profile.http.timeout_secs) {
         if t == 0 {
-            return Err(ConfigError::Usage("--timeout must be at least 1 second".into()));
+            return Err(ConfigError::Usage(
+                "--timeout must be at least 1 second".into(),
+            ));
         }
         http.timeout = Duration::from_secs(t);
     }
@@ -111,7 +134,12 @@ pub fn build(rs: Option<String>, as_url: Option<String>, profile: Profile, run: 
     let mut harness = run.harness;
     harness.test_threads.get_or_insert(DEFAULT_THREADS);
     Ok(RunConfig {
-        target: Target { rs_raw, rs, as_raw, spec },
+        target: Target {
+            rs_raw,
+            rs,
+            as_raw,
+            spec,
+        },
         report_dir: run.report_dir,
         strict: run.strict,
         http,

@@ -20,7 +20,9 @@ pub const FLAW_SPECS: &[(&str, Revision)] = &[
 
 /// The revision a set of flaws is graded under when `--spec` is not given.
 pub fn default_spec(flaws: &[String]) -> Option<Revision> {
-    flaws.iter().find_map(|f| FLAW_SPECS.iter().find(|(n, _)| n == f).map(|(_, r)| *r))
+    flaws
+        .iter()
+        .find_map(|f| FLAW_SPECS.iter().find(|(n, _)| n == f).map(|(_, r)| *r))
 }
 
 /// A recorded scenario: `fixtures/expected/<name>.toml`.
@@ -34,10 +36,22 @@ pub struct Expected {
 }
 
 const CLEAN: &[(Revision, &str)] = &[
-    (Revision::R2025_03_26, include_str!("../fixtures/expected/clean-2025-03-26.toml")),
-    (Revision::R2025_06_18, include_str!("../fixtures/expected/clean-2025-06-18.toml")),
-    (Revision::R2025_11_25, include_str!("../fixtures/expected/clean-2025-11-25.toml")),
-    (Revision::R2026_07_28, include_str!("../fixtures/expected/clean-2026-07-28.toml")),
+    (
+        Revision::R2025_03_26,
+        include_str!("../fixtures/expected/clean-2025-03-26.toml"),
+    ),
+    (
+        Revision::R2025_06_18,
+        include_str!("../fixtures/expected/clean-2025-06-18.toml"),
+    ),
+    (
+        Revision::R2025_11_25,
+        include_str!("../fixtures/expected/clean-2025-11-25.toml"),
+    ),
+    (
+        Revision::R2026_07_28,
+        include_str!("../fixtures/expected/clean-2026-07-28.toml"),
+    ),
 ];
 
 /// The clean reference's verdicts for a revision, as recorded in fixtures/.
@@ -51,7 +65,10 @@ pub fn clean_verdicts(rev: Revision) -> BTreeMap<String, Verdict> {
 }
 
 /// Checks whose verdict is worse than the clean reference's.
-pub fn worse_than_clean<'a>(outcomes: &'a [CheckOutcome], clean: &BTreeMap<String, Verdict>) -> Vec<(&'a CheckOutcome, Verdict)> {
+pub fn worse_than_clean<'a>(
+    outcomes: &'a [CheckOutcome],
+    clean: &BTreeMap<String, Verdict>,
+) -> Vec<(&'a CheckOutcome, Verdict)> {
     outcomes
         .iter()
         .filter_map(|o| {

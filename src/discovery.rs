@@ -7,7 +7,7 @@
 //! absent from the tree, with the reason under `_why.<root>`, so that checks depending on it skip
 //! with that reason and the checks about it fail with it.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::http::{Exchange, HttpClient, Request, Response};
@@ -55,7 +55,12 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
 
     // 1. The unauthenticated probe.
     let (headers, body) = mcp::rpc_request(probe_rev, mcp::probe_method(probe_rev), None, 1);
-    let probe = Request { method: "POST".into(), url: target.rs_raw.clone(), headers, body: Some(body) };
+    let probe = Request {
+        method: "POST".into(),
+        url: target.rs_raw.clone(),
+        headers,
+        body: Some(body),
+    };
     let (ex, result) = http.send(&probe).await;
     d.exchanges.push(ex);
     let mut unreachable = None;
@@ -74,22 +79,39 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
                 body: Some(String::from_utf8_lossy(&resp.body).into_owned()),
                 json: mcp::decode(&resp),
             };
-            d.vars.insert("probe".into(), seen.to_value(Some(&resp.url)));
+            d.vars
+                .insert("probe".into(), seen.to_value(Some(&resp.url)));
             let values: Vec<&str> = resp.header_values("www-authenticate").collect();
             match www_authenticate::parse_all(values.iter().copied()) {
-                _ if values.is_empty() => d.why("challenge", &format!("the unauthenticated probe got {} with no WWW-Authenticate header", resp.status)),
-                Err(e) => d.why("challenge", &format!("the WWW-Authenticate header does not parse: {e}")),
-                Ok(cs) => match cs.iter().find(|c| c.is_bearer()) {
-                    None => d.why("challenge", "the WWW-Authenticate header has no Bearer challenge"),
-                    Some(b) => {
-                        let mut params = Map::new();
-                        for (k, v) in &b.params {
-                            params.entry(k.to_ascii_lowercase()).or_insert_with(|| Value::String(v.clone()));
+                _ if values.is_empty() => d.why(
+                    "challenge",
+                    &format!(
+                        "the unauthenticated probe got {} with no WWW-Authenticate header",
+                        resp.status
+                    ),
+                ),
+                Err(e) => d.why(
+                    "challenge",
+                    &format!("the WWW-Authenticate header does not parse: {e}"),
+                ),
+                Ok(cs) => {
+                    match cs.iter().find(|c| c.is_bearer()) {
+                        None => d.why(
+                            "challenge",
+                            "the WWW-Authenticate header has no Bearer challenge",
+                        ),
+                        Some(b) => {
+                            let mut params = Map::new();
+                            for (k, v) in &b.params {
+                                params
+                                    .entry(k.to_ascii_lowercase())
+                                    .or_insert_with(|| Value::String(v.clone()));
+                            }
+                            challenge_url = b.param("resource_metadata").map(str::to_string);
+                            d.vars.insert("challenge".into(), json!({"scheme": b.scheme, "params": params, "raw": values.join(", ")}));
                         }
-                        challenge_url = b.param("resource_metadata").map(str::to_string);
-                        d.vars.insert("challenge".into(), json!({"scheme": b.scheme, "params": params, "raw": values.join(", ")}));
                     }
-                },
+                }
             }
         }
     }
@@ -97,7 +119,8 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
     // 2. Protected resource metadata.
     let rs_origin = metadata::origin(&target.rs);
     let prm_root = format!("{rs_origin}/.well-known/oauth-protected-resource");
-    let prm_path = metadata::has_path(&target.rs).then(|| metadata::path_inserted(&target.rs, "oauth-protected-resource"));
+    let prm_path = metadata::has_path(&target.rs)
+        .then(|| metadata::path_inserted(&target.rs, "oauth-protected-resource"));
     let mut candidates: Vec<(&str, String)> = Vec::new();
     if let Some(u) = &challenge_url {
         candidates.push(("header", u.clone()));
@@ -111,8 +134,13 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
     let mut adopted: Option<(String, String, Map<String, Value>)> = None;
     for (source, url) in &candidates {
         // The header URL is the server's word; fetch it only if it is an absolute http(s) URL.
-        if Url::parse(url).map(|u| !matches!(u.scheme(), "http" | "https")).unwrap_or(true) {
-            tried.push(json!({"source": source, "url": url, "error": "not an absolute http(s) URL"}));
+        if Url::parse(url)
+            .map(|u| !matches!(u.scheme(), "http" | "https"))
+            .unwrap_or(true)
+        {
+            tried.push(
+                json!({"source": source, "url": url, "error": "not an absolute http(s) URL"}),
+            );
             continue;
         }
         let f = d.fetch(http, url).await;
@@ -140,9 +168,16 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         prm_discovery["source"] = json!(source);
         prm_discovery["url"] = json!(url);
         d.vars.insert("prm".into(), Value::Object(doc.clone()));
-        d.notes.push(format!("protected resource metadata: {url} (via {source})"));
+        d.notes
+            .push(format!("protected resource metadata: {url} (via {source})"));
     } else {
-        d.why("prm", &format!("no protected resource metadata was found ({})", summarize(&tried)));
+        d.why(
+            "prm",
+            &format!(
+                "no protected resource metadata was found ({})",
+                summarize(&tried)
+            ),
+        );
     }
     d.vars.insert("prm_discovery".into(), prm_discovery);
 
@@ -151,7 +186,12 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         .as_ref()
         .and_then(|(_, _, doc)| doc.get("authorization_servers"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let flag = target.as_raw.clone();
     // What a client would use: the resource's word first, then the operator's, then (2025-03-26)
@@ -162,9 +202,15 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         (None, None) => (rs_origin.clone(), "rs-origin"),
     };
     if let (Some(f), false) = (&flag, listed.is_empty()) {
-        let matches = listed.iter().any(|l| l == f || l.trim_end_matches('/') == f.trim_end_matches('/'));
+        let matches = listed
+            .iter()
+            .any(|l| l == f || l.trim_end_matches('/') == f.trim_end_matches('/'));
         if !matches {
-            d.notes.push(format!("--as {f} is not among the authorization servers the resource names ({}); using {}", listed.join(", "), listed[0]));
+            d.notes.push(format!(
+                "--as {f} is not among the authorization servers the resource names ({}); using {}",
+                listed.join(", "),
+                listed[0]
+            ));
         }
     }
 
@@ -176,7 +222,10 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         let id_text = identifier.clone();
         as_discovery.insert("identifier".into(), json!(id_text));
         as_discovery.insert("has_path".into(), json!(metadata::has_path(&id_url)));
-        as_discovery.insert("appended_url".into(), json!(metadata::appended(&id_url, "oauth-authorization-server")));
+        as_discovery.insert(
+            "appended_url".into(),
+            json!(metadata::appended(&id_url, "oauth-authorization-server")),
+        );
         let mut tried = Vec::new();
         let mut adopted_meta: Option<(String, String, Map<String, Value>)> = None;
         for (variant, url) in metadata::as_metadata_candidates(&id_url) {
@@ -184,8 +233,12 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
             match f.outcome {
                 Ok((resp, doc)) => {
                     tried.push(json!({"variant": variant, "url": f.url, "status": resp.status}));
-                    as_discovery.entry(format!("{variant}_url")).or_insert(json!(f.url));
-                    as_discovery.entry(variant.to_string()).or_insert(Value::Object(doc.clone()));
+                    as_discovery
+                        .entry(format!("{variant}_url"))
+                        .or_insert(json!(f.url));
+                    as_discovery
+                        .entry(variant.to_string())
+                        .or_insert(Value::Object(doc.clone()));
                     if adopted_meta.is_none() {
                         adopted_meta = Some((variant.to_string(), f.url.clone(), doc));
                     }
@@ -200,20 +253,31 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
                 as_discovery.insert("found".into(), json!(true));
                 as_discovery.insert("variant".into(), json!(variant));
                 as_discovery.insert("metadata_url".into(), json!(url));
-                d.notes.push(format!("authorization server metadata: {url} ({variant})"));
+                d.notes
+                    .push(format!("authorization server metadata: {url} ({variant})"));
                 d.vars.insert("as".into(), Value::Object(doc));
             }
             None => {
                 as_discovery.insert("found".into(), json!(false));
-                d.why("as", &format!("no authorization server metadata was found for {id_text} ({})", summarize(&tried)));
+                d.why(
+                    "as",
+                    &format!(
+                        "no authorization server metadata was found for {id_text} ({})",
+                        summarize(&tried)
+                    ),
+                );
             }
         }
     } else {
         as_discovery.insert("found".into(), json!(false));
         as_discovery.insert("identifier".into(), json!(identifier));
-        d.why("as", &format!("the authorization server identifier {identifier:?} is not a URL"));
+        d.why(
+            "as",
+            &format!("the authorization server identifier {identifier:?} is not a URL"),
+        );
     }
-    d.vars.insert("as_discovery".into(), Value::Object(as_discovery));
+    d.vars
+        .insert("as_discovery".into(), Value::Object(as_discovery));
 
     // 5. The revision to grade.
     let (revision, revision_reason) = match target.spec {
@@ -226,7 +290,8 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
     });
-    d.vars.insert("target".into(), json!({"rs": target.rs_raw, "as": flag}));
+    d.vars
+        .insert("target".into(), json!({"rs": target.rs_raw, "as": flag}));
     d.vars.insert("run".into(), json!({"spec": revision.as_str(), "loopback": loopback, "probe_method": mcp::probe_method(revision)}));
     d.vars.insert(
         "rs".into(),
@@ -275,17 +340,41 @@ fn summarize(tried: &[Value]) -> String {
 fn infer_revision(vars: &Map<String, Value>) -> (Revision, String) {
     let meta = vars.get("as");
     let flag = |name: &str| meta.and_then(|m| m.get(name)).and_then(Value::as_bool) == Some(true);
-    let discovery = |key: &str| vars.get("as_discovery").and_then(|a| a.get(key)).and_then(Value::as_str).map(str::to_string);
+    let discovery = |key: &str| {
+        vars.get("as_discovery")
+            .and_then(|a| a.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     if flag("authorization_response_iss_parameter_supported") {
-        (Revision::R2026_07_28, "inferred: the AS advertises authorization_response_iss_parameter_supported".into())
-    } else if flag("client_id_metadata_document_supported") || discovery("variant").as_deref() == Some("oidc") {
-        (Revision::R2025_11_25, "inferred: the AS supports client ID metadata documents or only OpenID discovery".into())
+        (
+            Revision::R2026_07_28,
+            "inferred: the AS advertises authorization_response_iss_parameter_supported".into(),
+        )
+    } else if flag("client_id_metadata_document_supported")
+        || discovery("variant").as_deref() == Some("oidc")
+    {
+        (
+            Revision::R2025_11_25,
+            "inferred: the AS supports client ID metadata documents or only OpenID discovery"
+                .into(),
+        )
     } else if vars.contains_key("prm") {
-        (Revision::R2025_06_18, "inferred: the resource publishes protected resource metadata".into())
+        (
+            Revision::R2025_06_18,
+            "inferred: the resource publishes protected resource metadata".into(),
+        )
     } else if meta.is_some() && discovery("identifier_source").as_deref() == Some("rs-origin") {
-        (Revision::R2025_03_26, "inferred: AS metadata at the MCP server's origin and no protected resource metadata".into())
+        (
+            Revision::R2025_03_26,
+            "inferred: AS metadata at the MCP server's origin and no protected resource metadata"
+                .into(),
+        )
     } else {
-        (Revision::LATEST, "nothing to infer from: grading by the latest revision".into())
+        (
+            Revision::LATEST,
+            "nothing to infer from: grading by the latest revision".into(),
+        )
     }
 }
 
@@ -299,7 +388,9 @@ struct Builder {
 
 impl Builder {
     fn why(&mut self, root: &str, why: &str) {
-        self.whys.entry(root.to_string()).or_insert_with(|| Value::String(why.to_string()));
+        self.whys
+            .entry(root.to_string())
+            .or_insert_with(|| Value::String(why.to_string()));
     }
 
     /// GETs a metadata document; success is a 200 JSON object.
@@ -309,13 +400,18 @@ impl Builder {
         self.exchanges.extend(exchanges);
         let outcome = match result {
             Err(e) => Err(e.to_string()),
-            Ok(resp) if (300..400).contains(&resp.status) => Err(format!("still redirecting after {MAX_REDIRECTS} redirects")),
+            Ok(resp) if (300..400).contains(&resp.status) => {
+                Err(format!("still redirecting after {MAX_REDIRECTS} redirects"))
+            }
             Ok(resp) if resp.status != 200 => Err(format!("HTTP {}", resp.status)),
             Ok(resp) => match metadata::parse_document(&resp.body) {
                 Ok(doc) => Ok((resp, doc)),
                 Err(e) => Err(e),
             },
         };
-        Fetched { url: url.to_string(), outcome }
+        Fetched {
+            url: url.to_string(),
+            outcome,
+        }
     }
 }

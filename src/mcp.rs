@@ -1,7 +1,7 @@
 //! The MCP side of a request: the JSON-RPC body and headers a well-behaved client sends for a
 //! revision, and decoding of the answer (plain JSON or the first event of an SSE stream).
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::http::Response;
 use crate::revision::Revision;
@@ -9,26 +9,40 @@ use crate::revision::Revision;
 /// The request that opens a conversation: `initialize` up to 2025-11-25, `server/discover` in the
 /// stateless 2026-07-28 protocol.
 pub fn probe_method(rev: Revision) -> &'static str {
-    if rev.is_stateless() { "server/discover" } else { "initialize" }
+    if rev.is_stateless() {
+        "server/discover"
+    } else {
+        "initialize"
+    }
 }
 
 /// Headers and body of one JSON-RPC request, otherwise valid so that the only defect a check
 /// introduces is the one under test (requirements.md §4.15).
-pub fn rpc_request(rev: Revision, method: &str, params: Option<Value>, id: u64) -> (Vec<(String, String)>, Vec<u8>) {
+pub fn rpc_request(
+    rev: Revision,
+    method: &str,
+    params: Option<Value>,
+    id: u64,
+) -> (Vec<(String, String)>, Vec<u8>) {
     let mut params = params.unwrap_or_else(|| default_params(rev, method));
     if rev.is_stateless() {
         if let Value::Object(map) = &mut params {
             let meta = map.entry("_meta").or_insert_with(|| json!({}));
             if let Value::Object(meta) = meta {
-                meta.entry("io.modelcontextprotocol/protocolVersion").or_insert_with(|| json!(rev.as_str()));
-                meta.entry("io.modelcontextprotocol/clientCapabilities").or_insert_with(|| json!({}));
+                meta.entry("io.modelcontextprotocol/protocolVersion")
+                    .or_insert_with(|| json!(rev.as_str()));
+                meta.entry("io.modelcontextprotocol/clientCapabilities")
+                    .or_insert_with(|| json!({}));
             }
         }
     }
     let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
     let mut headers = vec![
         ("Content-Type".to_string(), "application/json".to_string()),
-        ("Accept".to_string(), "application/json, text/event-stream".to_string()),
+        (
+            "Accept".to_string(),
+            "application/json, text/event-stream".to_string(),
+        ),
     ];
     headers.extend(protocol_headers(rev, Some(method)));
     (headers, body.to_string().into_bytes())
@@ -50,7 +64,9 @@ pub fn protocol_headers(rev: Revision, method: Option<&str>) -> Vec<(String, Str
 fn default_params(rev: Revision, method: &str) -> Value {
     let client_info = json!({"name": "mcp-oauth-conform", "version": env!("CARGO_PKG_VERSION")});
     match method {
-        "initialize" => json!({"protocolVersion": rev.as_str(), "capabilities": {}, "clientInfo": client_info}),
+        "initialize" => {
+            json!({"protocolVersion": rev.as_str(), "capabilities": {}, "clientInfo": client_info})
+        }
         "tools/call" => json!({"name": "whoami", "arguments": {}}),
         _ => json!({}),
     }
@@ -88,7 +104,10 @@ mod tests {
     fn stateless_requests_carry_meta_and_method_header() {
         let (h, body) = rpc_request(Revision::R2026_07_28, "server/discover", None, 1);
         let v: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"], "2026-07-28");
+        assert_eq!(
+            v["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"],
+            "2026-07-28"
+        );
         assert!(h.contains(&("Mcp-Method".into(), "server/discover".into())));
         let (h, body) = rpc_request(Revision::R2025_03_26, "initialize", None, 1);
         let v: Value = serde_json::from_slice(&body).unwrap();

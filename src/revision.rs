@@ -102,7 +102,10 @@ impl RevisionSet {
             if a > b {
                 return Err(format!("empty revision range `{s}`"));
             }
-            return Ok(Revision::ALL.into_iter().filter(|r| *r >= a && *r <= b).collect());
+            return Ok(Revision::ALL
+                .into_iter()
+                .filter(|r| *r >= a && *r <= b)
+                .collect());
         }
         Ok(vec![s.parse()?])
     }
@@ -137,7 +140,9 @@ impl<'de> Deserialize<'de> for RevisionSet {
         }
         out.sort();
         if out.is_empty() {
-            return Err(serde::de::Error::custom("revisions must name at least one revision"));
+            return Err(serde::de::Error::custom(
+                "revisions must name at least one revision",
+            ));
         }
         Ok(RevisionSet(out))
     }
@@ -163,12 +168,18 @@ mod tests {
     #[test]
     fn parses_every_form() {
         assert_eq!(set("\"all\"").0.len(), 4);
-        assert_eq!(set("\"2025-11-25+\"").0, vec![Revision::R2025_11_25, Revision::R2026_07_28]);
+        assert_eq!(
+            set("\"2025-11-25+\"").0,
+            vec![Revision::R2025_11_25, Revision::R2026_07_28]
+        );
         assert_eq!(
             set("\"2025-06-18..2025-11-25\"").0,
             vec![Revision::R2025_06_18, Revision::R2025_11_25]
         );
         assert_eq!(set("[\"2025-03-26\"]").0, vec![Revision::R2025_03_26]);
-        assert!(toml::from_str::<std::collections::BTreeMap<String, RevisionSet>>("r = \"2024-11-05\"").is_err());
+        assert!(
+            toml::from_str::<std::collections::BTreeMap<String, RevisionSet>>("r = \"2024-11-05\"")
+                .is_err()
+        );
     }
 }

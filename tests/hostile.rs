@@ -26,7 +26,10 @@ fn response(status: u16, headers: &[(&str, &str)], body: &'static str) -> Respon
 fn serve(router: fn(SocketAddr) -> Router) -> SocketAddr {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -67,14 +70,27 @@ fn run_tool(rs: &str) -> Outcome {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked") && !stdout.contains("panicked"), "a panic:\n{stdout}\n{stderr}");
-    let text = std::fs::read_to_string(dir.join("results.json")).unwrap_or_else(|e| panic!("no results.json ({e}):\n{stdout}\n{stderr}"));
+    assert!(
+        !stderr.contains("panicked") && !stdout.contains("panicked"),
+        "a panic:\n{stdout}\n{stderr}"
+    );
+    let text = std::fs::read_to_string(dir.join("results.json"))
+        .unwrap_or_else(|e| panic!("no results.json ({e}):\n{stdout}\n{stderr}"));
     let results = serde_json::from_str(&text).unwrap();
-    Outcome { code: out.status.code().unwrap_or(-1), stdout, stderr, results }
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+        results,
+    }
 }
 
 fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mcp-oauth-conform-hostile-{}-{}", std::process::id(), rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "mcp-oauth-conform-hostile-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -86,8 +102,16 @@ fn rand_suffix() -> u64 {
 }
 
 fn verdict(o: &Outcome, id: &str) -> (String, String) {
-    let c = o.results["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id} in results"));
-    (c["verdict"].as_str().unwrap().to_string(), c["message"].as_str().unwrap().to_string())
+    let c = o.results["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in results"));
+    (
+        c["verdict"].as_str().unwrap().to_string(),
+        c["message"].as_str().unwrap().to_string(),
+    )
 }
 
 fn assert_contract_shape(o: &Outcome) {
@@ -99,12 +123,23 @@ fn assert_contract_shape(o: &Outcome) {
 
 #[test]
 fn html_everywhere_fails_with_clear_messages() {
-    let addr = serve(|_| Router::new().fallback(any(|| async { response(200, &[("content-type", "text/html")], "<html><body>Welcome</body></html>") })));
+    let addr = serve(|_| {
+        Router::new().fallback(any(|| async {
+            response(
+                200,
+                &[("content-type", "text/html")],
+                "<html><body>Welcome</body></html>",
+            )
+        }))
+    });
     let o = run_tool(&format!("http://{addr}/mcp"));
     assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
     assert_contract_shape(&o);
     let (v, m) = verdict(&o, "rs.401-no-token");
-    assert_eq!((v.as_str(), m.as_str()), ("fail", "status 200, expected 401"));
+    assert_eq!(
+        (v.as_str(), m.as_str()),
+        ("fail", "status 200, expected 401")
+    );
     let (v, m) = verdict(&o, "prm.discoverable");
     assert_eq!(v, "fail");
     assert!(m.contains("not JSON"), "{m}");
@@ -122,7 +157,10 @@ fn an_array_where_an_object_belongs_is_named() {
     assert_eq!(o.code, 1);
     let (v, m) = verdict(&o, "prm.discoverable");
     assert_eq!(v, "fail");
-    assert!(m.contains("expected a JSON object, got a JSON array"), "{m}");
+    assert!(
+        m.contains("expected a JSON object, got a JSON array"),
+        "{m}"
+    );
     // The relative resource_metadata is not an absolute URL: named as such.
     let (v, m) = verdict(&o, "rs.resource-metadata-param");
     assert_eq!(v, "fail", "{m}");
@@ -133,9 +171,24 @@ fn a_500_on_the_metadata_and_a_redirect_loop_end_cleanly() {
     let addr = serve(|addr| {
         let _ = addr;
         Router::new()
-            .route("/mcp", any(|| async { response(401, &[("www-authenticate", "Bearer realm=\"x\"")], "") }))
-            .route("/.well-known/oauth-protected-resource/mcp", any(|| async { response(500, &[], "boom") }))
-            .route("/.well-known/oauth-protected-resource", any(|| async { response(302, &[("location", "/.well-known/oauth-protected-resource")], "") }))
+            .route(
+                "/mcp",
+                any(|| async { response(401, &[("www-authenticate", "Bearer realm=\"x\"")], "") }),
+            )
+            .route(
+                "/.well-known/oauth-protected-resource/mcp",
+                any(|| async { response(500, &[], "boom") }),
+            )
+            .route(
+                "/.well-known/oauth-protected-resource",
+                any(|| async {
+                    response(
+                        302,
+                        &[("location", "/.well-known/oauth-protected-resource")],
+                        "",
+                    )
+                }),
+            )
     });
     let o = run_tool(&format!("http://{addr}/mcp"));
     assert_eq!(o.code, 1);
@@ -146,10 +199,12 @@ fn a_500_on_the_metadata_and_a_redirect_loop_end_cleanly() {
 
 #[test]
 fn a_server_that_never_answers_times_out() {
-    let addr = serve(|_| Router::new().fallback(any(|| async {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        response(200, &[], "")
-    })));
+    let addr = serve(|_| {
+        Router::new().fallback(any(|| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            response(200, &[], "")
+        }))
+    });
     let o = run_tool(&format!("http://{addr}/mcp"));
     assert_eq!(o.code, 3, "{}", o.stdout);
     let (v, m) = verdict(&o, "rs.401-no-token");

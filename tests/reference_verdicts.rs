@@ -10,9 +10,12 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use mcp_oauth_conform::demo::{self, Expected};
 use mcp_oauth_conform::discovery::Target;
 use mcp_oauth_conform::http::HttpSettings;
-use mcp_oauth_conform::reference::{Options, Reference, FLAWS};
+use mcp_oauth_conform::reference::{FLAWS, Options, Reference};
 use mcp_oauth_conform::revision::Revision;
-use mcp_oauth_conform::runner::{self, verdict::{Level, Verdict}};
+use mcp_oauth_conform::runner::{
+    self,
+    verdict::{Level, Verdict},
+};
 use mcp_oauth_conform::suite::Suite;
 
 fn expected_dir() -> PathBuf {
@@ -28,12 +31,20 @@ struct Scenario {
 fn scenarios() -> Vec<Scenario> {
     let mut out: Vec<Scenario> = Revision::ALL
         .iter()
-        .map(|r| Scenario { name: format!("clean-{r}"), spec: *r, flaws: Vec::new() })
+        .map(|r| Scenario {
+            name: format!("clean-{r}"),
+            spec: *r,
+            flaws: Vec::new(),
+        })
         .collect();
     for f in FLAWS {
         let flaws = vec![f.name.to_string()];
         let spec = demo::default_spec(&flaws).unwrap_or(Revision::LATEST);
-        out.push(Scenario { name: f.name.to_string(), spec, flaws });
+        out.push(Scenario {
+            name: f.name.to_string(),
+            spec,
+            flaws,
+        });
     }
     out
 }
@@ -44,43 +55,91 @@ fn load(name: &str) -> Option<Expected> {
 }
 
 fn run_scenario(s: &Scenario) -> Result<(), Failed> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     let suite = Suite::builtin().map_err(|e| e.to_string())?;
-    let flaws = s.flaws.iter().map(|f| f.parse()).collect::<Result<_, String>>()?;
+    let flaws = s
+        .flaws
+        .iter()
+        .map(|f| f.parse())
+        .collect::<Result<_, String>>()?;
     let run = rt.block_on(async {
-        let reference = Reference::start(Options { flaws, ..Default::default() }).await.map_err(|e| e.to_string())?;
+        let reference = Reference::start(Options {
+            flaws,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         let target = Target {
             rs_raw: reference.rs_url(),
             rs: url::Url::parse(&reference.rs_url()).map_err(|e| e.to_string())?,
             as_raw: Some(reference.issuer()),
             spec: Some(s.spec),
         };
-        let run = runner::run_target(&target, HttpSettings::default(), &suite.checks, false, 16).await.map_err(|e| e.to_string());
+        let run = runner::run_target(&target, HttpSettings::default(), &suite.checks, false, 16)
+            .await
+            .map_err(|e| e.to_string());
         reference.shutdown().await;
         run
     })?;
-    let got: BTreeMap<String, Verdict> = run.outcomes.iter().map(|o| (o.id.clone(), o.verdict)).collect();
+    let got: BTreeMap<String, Verdict> = run
+        .outcomes
+        .iter()
+        .map(|o| (o.id.clone(), o.verdict))
+        .collect();
     let path = expected_dir().join(format!("{}.toml", s.name));
     if std::env::var_os("MCP_CONFORM_BLESS").is_some() {
-        let doc = Expected { spec: s.spec, flaws: s.flaws.clone(), verdicts: got };
+        let doc = Expected {
+            spec: s.spec,
+            flaws: s.flaws.clone(),
+            verdicts: got,
+        };
         let header = format!(
             "# Expected verdicts of every check: demo{} --spec {}\n# Regenerate: MCP_CONFORM_BLESS=1 cargo test --test reference_verdicts\n",
-            s.flaws.iter().map(|f| format!(" --flaw {f}")).collect::<String>(),
+            s.flaws
+                .iter()
+                .map(|f| format!(" --flaw {f}"))
+                .collect::<String>(),
             s.spec
         );
-        let text = format!("{header}{}", toml::to_string(&doc).map_err(|e| e.to_string())?);
+        let text = format!(
+            "{header}{}",
+            toml::to_string(&doc).map_err(|e| e.to_string())?
+        );
         std::fs::write(&path, text).map_err(|e| e.to_string())?;
         return Ok(());
     }
-    let want = load(&s.name).ok_or_else(|| format!("{} is missing; run with MCP_CONFORM_BLESS=1 to record it", path.display()))?;
+    let want = load(&s.name).ok_or_else(|| {
+        format!(
+            "{} is missing; run with MCP_CONFORM_BLESS=1 to record it",
+            path.display()
+        )
+    })?;
     if want.spec != s.spec {
-        return Err(format!("{} records spec {}, the scenario runs {}", path.display(), want.spec, s.spec).into());
+        return Err(format!(
+            "{} records spec {}, the scenario runs {}",
+            path.display(),
+            want.spec,
+            s.spec
+        )
+        .into());
     }
     let mut diffs = Vec::new();
-    for id in got.keys().chain(want.verdicts.keys()).collect::<BTreeSet<_>>() {
+    for id in got
+        .keys()
+        .chain(want.verdicts.keys())
+        .collect::<BTreeSet<_>>()
+    {
         let (g, w) = (got.get(id), want.verdicts.get(id));
         if g != w {
-            let msg = run.outcomes.iter().find(|o| &o.id == id).map(|o| o.message.as_str()).unwrap_or("");
+            let msg = run
+                .outcomes
+                .iter()
+                .find(|o| &o.id == id)
+                .map(|o| o.message.as_str())
+                .unwrap_or("");
             diffs.push(format!(
                 "  {id}: expected {}, got {} — {msg}",
                 w.map_or("(no entry)".into(), |v| v.to_string()),
@@ -91,7 +150,13 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
     if diffs.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} verdict(s) differ from {}:\n{}", diffs.len(), path.display(), diffs.join("\n")).into())
+        Err(format!(
+            "{} verdict(s) differ from {}:\n{}",
+            diffs.len(),
+            path.display(),
+            diffs.join("\n")
+        )
+        .into())
     }
 }
 
@@ -100,12 +165,21 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
 fn coverage() -> Result<(), Failed> {
     let suite = Suite::builtin().map_err(|e| e.to_string())?;
     let scenarios = scenarios();
-    let names: BTreeSet<String> = scenarios.iter().map(|s| format!("{}.toml", s.name)).collect();
+    let names: BTreeSet<String> = scenarios
+        .iter()
+        .map(|s| format!("{}.toml", s.name))
+        .collect();
     let mut problems = Vec::new();
     for entry in std::fs::read_dir(expected_dir()).map_err(|e| e.to_string())? {
-        let file = entry.map_err(|e| e.to_string())?.file_name().to_string_lossy().into_owned();
+        let file = entry
+            .map_err(|e| e.to_string())?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if !names.contains(&file) {
-            problems.push(format!("fixtures/expected/{file} belongs to no scenario (a removed flaw?)"));
+            problems.push(format!(
+                "fixtures/expected/{file} belongs to no scenario (a removed flaw?)"
+            ));
         }
     }
     let mut killed: BTreeSet<String> = BTreeSet::new();
@@ -114,31 +188,62 @@ fn coverage() -> Result<(), Failed> {
             problems.push(format!("fixtures/expected/{}.toml is missing", s.name));
             continue;
         };
-        let bad: Vec<&String> = e.verdicts.iter().filter(|(_, v)| matches!(v, Verdict::Fail | Verdict::Error)).map(|(k, _)| k).collect();
+        let bad: Vec<&String> = e
+            .verdicts
+            .iter()
+            .filter(|(_, v)| matches!(v, Verdict::Fail | Verdict::Error))
+            .map(|(k, _)| k)
+            .collect();
         if s.flaws.is_empty() {
             if !bad.is_empty() {
-                problems.push(format!("the clean reference under {} has fail/error verdicts: {bad:?}", s.spec));
+                problems.push(format!(
+                    "the clean reference under {} has fail/error verdicts: {bad:?}",
+                    s.spec
+                ));
             }
             continue;
         }
-        let clean = load(&format!("clean-{}", s.spec)).map(|c| c.verdicts).unwrap_or_default();
+        let clean = load(&format!("clean-{}", s.spec))
+            .map(|c| c.verdicts)
+            .unwrap_or_default();
         let hits: Vec<&String> = e
             .verdicts
             .iter()
-            .filter(|(id, v)| matches!(v, Verdict::Fail | Verdict::Warn) && clean.get(*id) != Some(*v))
+            .filter(|(id, v)| {
+                matches!(v, Verdict::Fail | Verdict::Warn) && clean.get(*id) != Some(*v)
+            })
             .map(|(id, _)| id)
             .collect();
         if hits.is_empty() {
-            problems.push(format!("flaw {} makes no check fail or warn under {}", s.name, s.spec));
+            problems.push(format!(
+                "flaw {} makes no check fail or warn under {}",
+                s.name, s.spec
+            ));
         }
         killed.extend(hits.into_iter().cloned());
     }
-    let graded = |c: &mcp_oauth_conform::suite::Check| Revision::ALL.iter().any(|r| c.revisions.contains(*r) && c.level_for(*r) >= Level::Should);
-    let unproven: Vec<&str> = suite.checks.iter().filter(|c| graded(c) && !killed.contains(&c.id)).map(|c| c.id.as_str()).collect();
+    let graded = |c: &mcp_oauth_conform::suite::Check| {
+        Revision::ALL
+            .iter()
+            .any(|r| c.revisions.contains(*r) && c.level_for(*r) >= Level::Should)
+    };
+    let unproven: Vec<&str> = suite
+        .checks
+        .iter()
+        .filter(|c| graded(c) && !killed.contains(&c.id))
+        .map(|c| c.id.as_str())
+        .collect();
     if !unproven.is_empty() {
-        problems.push(format!("must/should checks that no flaw makes fail or warn (unproven): {}", unproven.join(", ")));
+        problems.push(format!(
+            "must/should checks that no flaw makes fail or warn (unproven): {}",
+            unproven.join(", ")
+        ));
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("\n").into()) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n").into())
+    }
 }
 
 fn main() {
@@ -148,7 +253,10 @@ fn main() {
         .map(|s| Trial::test(format!("scenario::{}", s.name), move || run_scenario(&s)))
         .collect();
     if std::env::var_os("MCP_CONFORM_BLESS").is_none() {
-        trials.push(Trial::test("coverage::every_flaw_kills_and_every_check_is_killed", coverage));
+        trials.push(Trial::test(
+            "coverage::every_flaw_kills_and_every_check_is_killed",
+            coverage,
+        ));
     }
     libtest_mimic::run(&args, trials).exit();
 }

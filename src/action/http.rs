@@ -1,6 +1,6 @@
 //! `http`: any request, built from the step's method, URL, query, headers and body.
 
-use super::{observe, ActionCtx, StepError, StepResult};
+use super::{ActionCtx, StepError, StepResult, observe};
 use crate::http::Request;
 use crate::suite::model::StepDef;
 use crate::suite::vars::Scope;
@@ -8,9 +8,17 @@ use crate::suite::vars::Scope;
 pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
     let req = match build(step, scope) {
         Ok(r) => r,
-        Err(e) => return StepResult { exchanges: Vec::new(), outcome: Err(e) },
+        Err(e) => {
+            return StepResult {
+                exchanges: Vec::new(),
+                outcome: Err(e),
+            };
+        }
     };
-    let (exchanges, result) = ctx.http.send_following(&req, step.follow.unwrap_or(0)).await;
+    let (exchanges, result) = ctx
+        .http
+        .send_following(&req, step.follow.unwrap_or(0))
+        .await;
     let outcome = match result {
         Err(e) => Err(StepError::Http(e)),
         Ok(resp) => {
@@ -26,7 +34,11 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
 }
 
 fn build(step: &StepDef, scope: &Scope) -> Result<Request, StepError> {
-    let url = with_query(&scope.interpolate(step.url.as_deref().unwrap_or_default())?, step, scope)?;
+    let url = with_query(
+        &scope.interpolate(step.url.as_deref().unwrap_or_default())?,
+        step,
+        scope,
+    )?;
     let mut headers = Vec::new();
     let mut body = None;
     if let Some(raw) = &step.body {
@@ -35,7 +47,10 @@ fn build(step: &StepDef, scope: &Scope) -> Result<Request, StepError> {
         headers.push(("Content-Type".to_string(), "application/json".to_string()));
         body = Some(scope.resolve(j)?.to_string().into_bytes());
     } else if let Some(form) = &step.form {
-        headers.push(("Content-Type".to_string(), "application/x-www-form-urlencoded".to_string()));
+        headers.push((
+            "Content-Type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        ));
         let mut ser = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in form {
             ser.append_pair(k, &scope.interpolate(v)?);
@@ -43,12 +58,27 @@ fn build(step: &StepDef, scope: &Scope) -> Result<Request, StepError> {
         body = Some(ser.finish().into_bytes());
     }
     apply_headers(&mut headers, step, scope)?;
-    let method = step.method.clone().unwrap_or_else(|| if body.is_some() { "POST".into() } else { "GET".into() });
-    Ok(Request { method, url, headers, body })
+    let method = step.method.clone().unwrap_or_else(|| {
+        if body.is_some() {
+            "POST".into()
+        } else {
+            "GET".into()
+        }
+    });
+    Ok(Request {
+        method,
+        url,
+        headers,
+        body,
+    })
 }
 
 /// Step headers replace defaults of the same name; several values send several headers.
-pub(super) fn apply_headers(headers: &mut Vec<(String, String)>, step: &StepDef, scope: &Scope) -> Result<(), StepError> {
+pub(super) fn apply_headers(
+    headers: &mut Vec<(String, String)>,
+    step: &StepDef,
+    scope: &Scope,
+) -> Result<(), StepError> {
     for (name, values) in &step.headers {
         headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
         for v in values.values() {

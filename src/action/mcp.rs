@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 
 use super::http::{apply_headers, with_query};
-use super::{observe, ActionCtx, StepError, StepResult};
+use super::{ActionCtx, StepError, StepResult, observe};
 use crate::http::Request;
 use crate::mcp;
 use crate::suite::model::{StepDef, TokenKind};
@@ -15,7 +15,12 @@ use crate::suite::vars::Scope;
 pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
     let req = match build(ctx, step, scope) {
         Ok(r) => r,
-        Err(e) => return StepResult { exchanges: Vec::new(), outcome: Err(e) },
+        Err(e) => {
+            return StepResult {
+                exchanges: Vec::new(),
+                outcome: Err(e),
+            };
+        }
     };
     let (ex, result) = ctx.http.send(&req).await;
     let outcome = match result {
@@ -25,7 +30,10 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
             observe(step, resp, json)
         }
     };
-    StepResult { exchanges: vec![ex], outcome }
+    StepResult {
+        exchanges: vec![ex],
+        outcome,
+    }
 }
 
 fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Request, StepError> {
@@ -35,7 +43,10 @@ fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Request, 
     };
     let url = with_query(&base, step, scope)?;
     let method = step.method.clone().unwrap_or_else(|| "POST".into());
-    let rpc = step.rpc.clone().unwrap_or_else(|| mcp::probe_method(ctx.revision).to_string());
+    let rpc = step
+        .rpc
+        .clone()
+        .unwrap_or_else(|| mcp::probe_method(ctx.revision).to_string());
     let (mut headers, body) = if method == "POST" {
         let params = step.params.as_ref().map(|p| scope.resolve(p)).transpose()?;
         let (h, b) = mcp::rpc_request(ctx.revision, &rpc, params, 1);
@@ -63,7 +74,43 @@ fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Request, 
         headers.push(("Mcp-Session-Id".into(), scope.interpolate(s)?));
     }
     apply_headers(&mut headers, step, scope)?;
-    Ok(Request { method, url, headers, body })
+    Ok(Request {
+        method,
+        url,
+        headers,
+        body,
+    })
+}
+
+/// "tools/list, no token", "GET, random token", …
+pub fn describe(step: &StepDef) -> String {
+    let mut parts = Vec::new();
+    if let Some(m) = step.method.as_deref().filter(|m| *m != "POST") {
+        parts.push(m.to_string());
+    }
+    if let Some(r) = &step.rpc {
+        parts.push(r.clone());
+    }
+    let credential = match (step.token, &step.authorization) {
+        (Some(TokenKind::None), _) | (None, None) => "no token".to_string(),
+        (Some(TokenKind::Random), _) => "random token".into(),
+        (Some(TokenKind::JwtGarbage), _) => "JWT-shaped garbage token".into(),
+        (Some(TokenKind::OneChar), _) => "1-character token".into(),
+        (Some(TokenKind::Oversize), _) => "16 KiB token".into(),
+        (None, Some(raw)) => format!("Authorization: {}", raw.values().join(" + ")),
+    };
+    parts.push(credential);
+    if step.session.is_some() {
+        parts.push("made-up session".into());
+    }
+    if let Some(origin) = step
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("origin"))
+    {
+        parts.push(format!("Origin {}", origin.1.values().join(", ")));
+    }
+    parts.join(", ")
 }
 
 fn random_b64(bytes: usize) -> String {
@@ -78,7 +125,8 @@ fn token(kind: TokenKind) -> Option<String> {
         TokenKind::None => None,
         TokenKind::Random => Some(random_b64(32)),
         TokenKind::JwtGarbage => {
-            let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"at+jwt","kid":"mcp-oauth-conform"}"#);
+            let header = URL_SAFE_NO_PAD
+                .encode(br#"{"alg":"RS256","typ":"at+jwt","kid":"mcp-oauth-conform"}"#);
             Some(format!("{header}.{}.{}", random_b64(48), random_b64(64)))
         }
         TokenKind::OneChar => Some("x".into()),

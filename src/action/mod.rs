@@ -37,11 +37,41 @@ pub struct StepResult {
 pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
     match step.action.get_ref() {
         ActionKind::Inspect => {
-            let outcome = inspect(step, scope).map(|o| (o, None)).map_err(StepError::from);
-            StepResult { exchanges: Vec::new(), outcome }
+            let outcome = inspect(step, scope)
+                .map(|o| (o, None))
+                .map_err(StepError::from);
+            StepResult {
+                exchanges: Vec::new(),
+                outcome,
+            }
         }
         ActionKind::Http => http::run(ctx, step, scope).await,
         ActionKind::Mcp => mcp::run(ctx, step, scope).await,
+    }
+}
+
+/// A short description of a step for messages: its `name`, else what it sent.
+pub fn describe(step: &StepDef, url: Option<&str>) -> Option<String> {
+    if let Some(n) = &step.name {
+        return Some(n.clone());
+    }
+    match step.action.get_ref() {
+        ActionKind::Inspect => None,
+        ActionKind::Http => {
+            let method = step.method.clone().unwrap_or_else(|| {
+                if step.body.is_some() || step.json.is_some() || step.form.is_some() {
+                    "POST".into()
+                } else {
+                    "GET".into()
+                }
+            });
+            let path = url
+                .and_then(|u| url::Url::parse(u).ok())
+                .map(|u| u.path().to_string())
+                .unwrap_or_default();
+            Some(format!("{method} {path}"))
+        }
+        ActionKind::Mcp => Some(mcp::describe(step)),
     }
 }
 
@@ -49,15 +79,30 @@ fn inspect(step: &StepDef, scope: &Scope) -> Result<Observed, Missing> {
     let path = step.value.as_deref().unwrap_or_default();
     // `value` is a single `${path}`: the variable's JSON value is what the step observes.
     let v = scope.resolve(&toml::Value::String(path.to_string()))?;
-    Ok(Observed { json: Ok(v), ..Default::default() })
+    Ok(Observed {
+        json: Ok(v),
+        ..Default::default()
+    })
 }
 
 /// Turns a response into what expectations see, refusing a 429 the step did not ask for: a
 /// rate-limited answer says nothing about conformance.
-fn observe(step: &StepDef, resp: Response, json: Result<serde_json::Value, String>) -> Result<(Observed, Option<String>), StepError> {
-    let wants_429 = step.expect.status.iter().flatten().any(|p| matches!(p, StatusPattern::Code(429)));
+fn observe(
+    step: &StepDef,
+    resp: Response,
+    json: Result<serde_json::Value, String>,
+) -> Result<(Observed, Option<String>), StepError> {
+    let wants_429 = step
+        .expect
+        .status
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, StatusPattern::Code(429)));
     if resp.status == 429 && !wants_429 {
-        let retry = resp.header("retry-after").map(|r| format!(", Retry-After: {r}")).unwrap_or_default();
+        let retry = resp
+            .header("retry-after")
+            .map(|r| format!(", Retry-After: {r}"))
+            .unwrap_or_default();
         return Err(StepError::RateLimited(format!(
             "{} answered 429 Too Many Requests{retry}: the server rate-limits this run; try again later or lower --test-threads",
             resp.url
@@ -65,5 +110,13 @@ fn observe(step: &StepDef, resp: Response, json: Result<serde_json::Value, Strin
     }
     let body = String::from_utf8_lossy(&resp.body).into_owned();
     let url = Some(resp.url.clone());
-    Ok((Observed { status: Some(resp.status), headers: resp.headers, body: Some(body), json }, url))
+    Ok((
+        Observed {
+            status: Some(resp.status),
+            headers: resp.headers,
+            body: Some(body),
+            json,
+        },
+        url,
+    ))
 }

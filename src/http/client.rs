@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::exchange::{evidence_text, Exchange, RequestRecord, ResponseRecord};
+use super::exchange::{Exchange, RequestRecord, ResponseRecord, evidence_text};
 use super::redact::Redactor;
 
 /// How long a `text/event-stream` answer is read: a stream may never end, and the first event
@@ -23,7 +23,12 @@ pub struct Request {
 
 impl Request {
     pub fn get(url: impl Into<String>) -> Self {
-        Request { method: "GET".into(), url: url.into(), headers: Vec::new(), body: None }
+        Request {
+            method: "GET".into(),
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
     }
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_string(), value.into()));
@@ -42,7 +47,10 @@ pub struct Response {
 impl Response {
     /// All values of a header, in order (names compare case-insensitively).
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
         self.header_values(name).next()
@@ -52,22 +60,48 @@ impl Response {
     }
     /// The media type without parameters, lower-cased.
     pub fn media_type(&self) -> Option<String> {
-        self.content_type().map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        self.content_type().map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("{method} {url}: invalid request: {detail}")]
-    Build { method: String, url: String, detail: String },
+    Build {
+        method: String,
+        url: String,
+        detail: String,
+    },
     #[error("{method} {url}: no answer within {secs} s")]
-    Timeout { method: String, url: String, secs: u64 },
+    Timeout {
+        method: String,
+        url: String,
+        secs: u64,
+    },
     #[error("{method} {url}: connection failed: {detail}")]
-    Connect { method: String, url: String, detail: String },
+    Connect {
+        method: String,
+        url: String,
+        detail: String,
+    },
     #[error("{method} {url}: the response body exceeds the {limit}-byte limit")]
-    TooLarge { method: String, url: String, limit: usize },
+    TooLarge {
+        method: String,
+        url: String,
+        limit: usize,
+    },
     #[error("{method} {url}: {detail}")]
-    Other { method: String, url: String, detail: String },
+    Other {
+        method: String,
+        url: String,
+        detail: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -78,7 +112,10 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        HttpSettings { timeout: Duration::from_secs(10), max_body: 2 * 1024 * 1024 }
+        HttpSettings {
+            timeout: Duration::from_secs(10),
+            max_body: 2 * 1024 * 1024,
+        }
     }
 }
 
@@ -99,8 +136,17 @@ impl HttpClient {
             .connect_timeout(settings.timeout)
             .user_agent(concat!("mcp-oauth-conform/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| HttpError::Other { method: String::new(), url: String::new(), detail: e.to_string() })?;
-        Ok(HttpClient { inner, settings, redactor, sent: AtomicU64::new(0) })
+            .map_err(|e| HttpError::Other {
+                method: String::new(),
+                url: String::new(),
+                detail: e.to_string(),
+            })?;
+        Ok(HttpClient {
+            inner,
+            settings,
+            redactor,
+            sent: AtomicU64::new(0),
+        })
     }
 
     pub fn redactor(&self) -> &Arc<Redactor> {
@@ -127,11 +173,27 @@ impl HttpClient {
         let (response, error) = match &result {
             Ok(resp) => {
                 let (body, body_truncated) = evidence_text(&resp.body);
-                (Some(ResponseRecord { status: resp.status, headers: resp.headers.clone(), body, body_truncated }), None)
+                (
+                    Some(ResponseRecord {
+                        status: resp.status,
+                        headers: resp.headers.clone(),
+                        body,
+                        body_truncated,
+                    }),
+                    None,
+                )
             }
             Err((partial, e)) => (partial.clone(), Some(e.to_string())),
         };
-        (Exchange { request, response, error, elapsed_ms }, result.map_err(|(_, e)| e))
+        (
+            Exchange {
+                request,
+                response,
+                error,
+                elapsed_ms,
+            },
+            result.map_err(|(_, e)| e),
+        )
     }
 
     fn learn_request(&self, req: &Request) {
@@ -144,32 +206,56 @@ impl HttpClient {
         }
     }
 
-    async fn send_inner(&self, req: &Request) -> Result<Response, (Option<ResponseRecord>, HttpError)> {
+    async fn send_inner(
+        &self,
+        req: &Request,
+    ) -> Result<Response, (Option<ResponseRecord>, HttpError)> {
         let (method, url) = (req.method.clone(), req.url.clone());
-        let build_err = |detail: String| (None, HttpError::Build { method: method.clone(), url: url.clone(), detail });
-        let m = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|e| build_err(e.to_string()))?;
+        let build_err = |detail: String| {
+            (
+                None,
+                HttpError::Build {
+                    method: method.clone(),
+                    url: url.clone(),
+                    detail,
+                },
+            )
+        };
+        let m = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|e| build_err(e.to_string()))?;
         let mut builder = self.inner.request(m, &req.url);
         for (k, v) in &req.headers {
-            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|e| build_err(e.to_string()))?;
-            let value = reqwest::header::HeaderValue::from_str(v).map_err(|e| build_err(format!("header {k}: {e}")))?;
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|e| build_err(e.to_string()))?;
+            let value = reqwest::header::HeaderValue::from_str(v)
+                .map_err(|e| build_err(format!("header {k}: {e}")))?;
             builder = builder.header(name, value);
         }
         if let Some(b) = &req.body {
             builder = builder.body(b.clone());
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let mut resp = builder.send().await.map_err(|e| (None, self.classify(&method, &url, &e)))?;
+        let mut resp = builder
+            .send()
+            .await
+            .map_err(|e| (None, self.classify(&method, &url, &e)))?;
         let status = resp.status().as_u16();
         let headers: Vec<(String, String)> = resp
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         for (k, v) in &headers {
             self.redactor.learn_header(k, v);
         }
         let streaming = headers.iter().any(|(k, v)| {
-            k.eq_ignore_ascii_case("content-type") && v.to_ascii_lowercase().starts_with("text/event-stream")
+            k.eq_ignore_ascii_case("content-type")
+                && v.to_ascii_lowercase().starts_with("text/event-stream")
         });
         let deadline = streaming.then(|| tokio::time::Instant::now() + STREAM_READ_WINDOW);
         let mut body = Vec::new();
@@ -187,10 +273,19 @@ impl HttpClient {
                         let take = self.settings.max_body - body.len();
                         body.extend_from_slice(&chunk[..take]);
                         let (text, _) = evidence_text(&body);
-                        let partial = ResponseRecord { status, headers, body: text, body_truncated: true };
+                        let partial = ResponseRecord {
+                            status,
+                            headers,
+                            body: text,
+                            body_truncated: true,
+                        };
                         return Err((
                             Some(partial),
-                            HttpError::TooLarge { method, url, limit: self.settings.max_body },
+                            HttpError::TooLarge {
+                                method,
+                                url,
+                                limit: self.settings.max_body,
+                            },
                         ));
                     }
                     body.extend_from_slice(&chunk);
@@ -202,25 +297,47 @@ impl HttpClient {
                 Ok(None) => break,
                 Err(e) => {
                     let (text, _) = evidence_text(&body);
-                    let partial = ResponseRecord { status, headers, body: text, body_truncated: true };
+                    let partial = ResponseRecord {
+                        status,
+                        headers,
+                        body: text,
+                        body_truncated: true,
+                    };
                     return Err((Some(partial), self.classify(&method, &url, &e)));
                 }
             }
         }
         self.redactor.learn_body(&body);
-        Ok(Response { url, status, headers, body })
+        Ok(Response {
+            url,
+            status,
+            headers,
+            body,
+        })
     }
 
     fn classify(&self, method: &str, url: &str, e: &reqwest::Error) -> HttpError {
         let (method, url) = (method.to_string(), url.to_string());
         if e.is_timeout() {
-            return HttpError::Timeout { method, url, secs: self.settings.timeout.as_secs().max(1) };
+            return HttpError::Timeout {
+                method,
+                url,
+                secs: self.settings.timeout.as_secs().max(1),
+            };
         }
         let detail = error_chain(e);
         if e.is_connect() {
-            HttpError::Connect { method, url, detail }
+            HttpError::Connect {
+                method,
+                url,
+                detail,
+            }
         } else {
-            HttpError::Other { method, url, detail }
+            HttpError::Other {
+                method,
+                url,
+                detail,
+            }
         }
     }
 }
@@ -242,7 +359,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 impl HttpClient {
     /// Sends a request and follows up to `max` redirects (as GETs, except 307/308 which keep the
     /// method and body). Every hop is recorded; a redirect loop ends at `max`.
-    pub async fn send_following(&self, req: &Request, max: u8) -> (Vec<Exchange>, Result<Response, HttpError>) {
+    pub async fn send_following(
+        &self,
+        req: &Request,
+        max: u8,
+    ) -> (Vec<Exchange>, Result<Response, HttpError>) {
         let mut exchanges = Vec::new();
         let mut current = req.clone();
         let mut hops = 0u8;
@@ -254,7 +375,8 @@ impl HttpClient {
                 Err(e) => return (exchanges, Err(e)),
             };
             let location = resp.header("location").map(str::to_string);
-            let (true, Some(loc)) = ((300..400).contains(&resp.status) && hops < max, location) else {
+            let (true, Some(loc)) = ((300..400).contains(&resp.status) && hops < max, location)
+            else {
                 return (exchanges, Ok(resp));
             };
             let Ok(next) = url::Url::parse(&current.url).and_then(|base| base.join(&loc)) else {
@@ -264,7 +386,9 @@ impl HttpClient {
             if !matches!(resp.status, 307 | 308) {
                 current.method = "GET".into();
                 current.body = None;
-                current.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
+                current
+                    .headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case("content-type"));
             }
             current.url = next.to_string();
         }

@@ -24,7 +24,13 @@ pub const SECRET_FIELDS: &[&str] = &[
 ];
 
 /// Headers whose values are secrets (compared case-insensitively).
-pub const SECRET_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "set-cookie", "mcp-session-id"];
+pub const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "mcp-session-id",
+];
 
 /// Shorter values are not learned: scrubbing them would mangle ordinary text, and a secret that
 /// short is no secret.
@@ -68,9 +74,11 @@ impl Redactor {
             return;
         }
         match name.as_str() {
+            // The credentials follow the scheme; a bare scheme carries none.
             "authorization" | "proxy-authorization" => {
-                let creds = value.split_once(' ').map_or(value, |(_, c)| c);
-                self.learn(creds);
+                if let Some((_, creds)) = value.trim().split_once(' ') {
+                    self.learn(creds);
+                }
             }
             "cookie" => {
                 for pair in value.split(';') {
@@ -106,7 +114,10 @@ impl Redactor {
     }
 
     /// Learns secret fields of a form body or a URL query.
-    pub fn learn_pairs<'a>(&self, pairs: impl IntoIterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>) {
+    pub fn learn_pairs<'a>(
+        &self,
+        pairs: impl IntoIterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+    ) {
         for (k, v) in pairs {
             if SECRET_FIELDS.contains(&k.as_ref()) {
                 self.learn(&v);
@@ -138,7 +149,10 @@ impl Redactor {
             return text.to_string();
         };
         // Longest first, so that a secret containing another is replaced whole.
-        let mut ordered: Vec<&String> = secrets.iter().filter(|s| text.contains(s.as_str())).collect();
+        let mut ordered: Vec<&String> = secrets
+            .iter()
+            .filter(|s| text.contains(s.as_str()))
+            .collect();
         if ordered.is_empty() {
             return text.to_string();
         }
@@ -161,7 +175,10 @@ impl Redactor {
     }
 
     pub fn secrets(&self) -> Vec<String> {
-        self.secrets.read().map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.secrets
+            .read()
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -172,18 +189,38 @@ mod tests {
     #[test]
     fn learns_and_scrubs_from_every_source() {
         let r = Redactor::new();
-        r.learn_header("Authorization", "Bearer eyJhbGciOiJFZERTQSJ9.payload.signature");
-        r.learn_header("Set-Cookie", "ref_session=s3ss10nvalue123; Path=/; HttpOnly");
+        r.learn_header(
+            "Authorization",
+            "Bearer eyJhbGciOiJFZERTQSJ9.payload.signature",
+        );
+        r.learn_header(
+            "Set-Cookie",
+            "ref_session=s3ss10nvalue123; Path=/; HttpOnly",
+        );
         r.learn_json(&serde_json::json!({"refresh_token": "rt-0123456789abcdef", "nested": [{"code": "code-abcdef"}]}));
         r.learn_body(b"grant_type=authorization_code&code_verifier=verifier-0123456789");
         r.learn_url("http://127.0.0.1/cb?code=authcode-42&state=xyz");
         let text = "eyJhbGciOiJFZERTQSJ9.payload.signature s3ss10nvalue123 rt-0123456789abcdef code-abcdef verifier-0123456789 authcode-42 state=xyz";
         let out = r.scrub(text);
-        for secret in ["payload.signature", "s3ss10nvalue123", "rt-0123456789abcdef", "code-abcdef", "verifier-0123456789", "authcode-42"] {
+        for secret in [
+            "payload.signature",
+            "s3ss10nvalue123",
+            "rt-0123456789abcdef",
+            "code-abcdef",
+            "verifier-0123456789",
+            "authcode-42",
+        ] {
             assert!(!out.contains(secret), "{secret} survived in {out}");
         }
         assert!(out.contains("state=xyz"), "non-secrets stay: {out}");
         assert!(out.contains("eyJh…ure«38 chars»"), "{out}");
+    }
+
+    #[test]
+    fn a_bare_scheme_is_not_a_secret() {
+        let r = Redactor::new();
+        r.learn_header("Authorization", "Bearer");
+        assert_eq!(r.scrub("Bearer without a token"), "Bearer without a token");
     }
 
     #[test]

@@ -12,7 +12,10 @@ pub fn parse_document(body: &[u8]) -> Result<Map<String, Value>, String> {
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(format!("expected a JSON object, got a JSON {}", crate::suite::model::JsonType::of(&other).as_str())),
+        Ok(other) => Err(format!(
+            "expected a JSON object, got a JSON {}",
+            crate::suite::model::JsonType::of(&other).as_str()
+        )),
         Err(e) => Err(format!("not JSON: {e}")),
     }
 }
@@ -26,7 +29,13 @@ pub fn path_inserted(id: &Url, suffix: &str) -> String {
 
 /// The well-known URL appended to the identifier (OpenID Connect Discovery §4).
 pub fn appended(id: &Url, suffix: &str) -> String {
-    let mut s = id.as_str().split(['?', '#']).next().unwrap_or_default().trim_end_matches('/').to_string();
+    let mut s = id
+        .as_str()
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
     s.push_str("/.well-known/");
     s.push_str(suffix);
     s
@@ -65,18 +74,34 @@ mod tests {
     #[test]
     fn builds_well_known_urls() {
         let i = Url::parse("https://h.example/tenant/").unwrap();
-        assert_eq!(path_inserted(&i, "oauth-authorization-server"), "https://h.example/.well-known/oauth-authorization-server/tenant");
-        assert_eq!(appended(&i, "openid-configuration"), "https://h.example/tenant/.well-known/openid-configuration");
+        assert_eq!(
+            path_inserted(&i, "oauth-authorization-server"),
+            "https://h.example/.well-known/oauth-authorization-server/tenant"
+        );
+        assert_eq!(
+            appended(&i, "openid-configuration"),
+            "https://h.example/tenant/.well-known/openid-configuration"
+        );
         let root = Url::parse("http://127.0.0.1:9/").unwrap();
         assert_eq!(as_metadata_candidates(&root).len(), 2);
-        assert_eq!(path_inserted(&Url::parse("https://h/mcp").unwrap(), "oauth-protected-resource"), "https://h/.well-known/oauth-protected-resource/mcp");
+        assert_eq!(
+            path_inserted(
+                &Url::parse("https://h/mcp").unwrap(),
+                "oauth-protected-resource"
+            ),
+            "https://h/.well-known/oauth-protected-resource/mcp"
+        );
     }
 
     #[test]
     fn documents_must_be_objects() {
         assert!(parse_document(br#"{"issuer":"x"}"#).is_ok());
         assert!(parse_document(b"[1,2]").unwrap_err().contains("array"));
-        assert!(parse_document(b"<html>").unwrap_err().starts_with("not JSON"));
+        assert!(
+            parse_document(b"<html>")
+                .unwrap_err()
+                .starts_with("not JSON")
+        );
         assert!(parse_document(b"").is_err());
     }
 }

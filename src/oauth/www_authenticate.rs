@@ -25,7 +25,10 @@ impl Challenge {
 
     /// The first value of a parameter (names compare case-insensitively).
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// RFC 6750 §3 problems of a Bearer challenge: repeated parameters and values outside their
@@ -44,13 +47,22 @@ impl Challenge {
             seen.push(lower.clone());
             let ok = match lower.as_str() {
                 // scope-token = 1*NQCHAR, separated by single spaces
-                "scope" => !value.is_empty() && value.split(' ').all(|t| !t.is_empty() && t.chars().all(is_nqchar)),
+                "scope" => {
+                    !value.is_empty()
+                        && value
+                            .split(' ')
+                            .all(|t| !t.is_empty() && t.chars().all(is_nqchar))
+                }
                 "error" | "error_description" => value.chars().all(is_nqschar),
-                "error_uri" => value.chars().all(|c| c.is_ascii_graphic() && c != '"' && c != '\\'),
+                "error_uri" => value
+                    .chars()
+                    .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\'),
                 _ => true,
             };
             if !ok {
-                problems.push(format!("parameter `{name}` has characters RFC 6750 does not allow: {value:?}"));
+                problems.push(format!(
+                    "parameter `{name}` has characters RFC 6750 does not allow: {value:?}"
+                ));
             }
         }
         problems
@@ -97,7 +109,11 @@ impl fmt::Display for Challenge {
 
 /// Renders several challenges as one header value.
 pub fn render(challenges: &[Challenge]) -> String {
-    challenges.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", ")
+    challenges
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 struct Cursor<'a> {
@@ -139,7 +155,8 @@ impl<'a> Cursor<'a> {
                 None => return Err(self.err("unterminated quoted string")),
                 Some(b'"') => {
                     self.i += 1;
-                    return String::from_utf8(out).map_err(|_| self.err("quoted string is not UTF-8"));
+                    return String::from_utf8(out)
+                        .map_err(|_| self.err("quoted string is not UTF-8"));
                 }
                 Some(b'\\') => {
                     self.i += 1;
@@ -188,25 +205,40 @@ impl<'a> Cursor<'a> {
 
 /// Parses one `WWW-Authenticate` header value into its challenges.
 pub fn parse(value: &str) -> Result<Vec<Challenge>, ParseError> {
-    let mut c = Cursor { s: value.as_bytes(), i: 0 };
+    let mut c = Cursor {
+        s: value.as_bytes(),
+        i: 0,
+    };
     let mut out = Vec::new();
     c.skip_ws_and_commas();
     while c.peek().is_some() {
-        let scheme = c.token().ok_or_else(|| c.err("expected an auth-scheme"))?.to_string();
-        let mut challenge = Challenge { scheme, token68: None, params: Vec::new() };
+        let scheme = c
+            .token()
+            .ok_or_else(|| c.err("expected an auth-scheme"))?
+            .to_string();
+        let mut challenge = Challenge {
+            scheme,
+            token68: None,
+            params: Vec::new(),
+        };
         let had_space = matches!(c.peek(), Some(b' ' | b'\t'));
         c.skip_ws();
         if had_space && c.peek().is_some_and(|b| b != b',') {
             if c.at_param() {
                 loop {
-                    let name = c.token().ok_or_else(|| c.err("expected a parameter name"))?.to_string();
+                    let name = c
+                        .token()
+                        .ok_or_else(|| c.err("expected a parameter name"))?
+                        .to_string();
                     c.skip_ws();
                     c.i += 1; // '=' (at_param checked it)
                     c.skip_ws();
                     let v = if c.peek() == Some(b'"') {
                         c.quoted()?
                     } else {
-                        c.token().ok_or_else(|| c.err("expected a parameter value"))?.to_string()
+                        c.token()
+                            .ok_or_else(|| c.err("expected a parameter value"))?
+                            .to_string()
                     };
                     challenge.params.push((name, v));
                     c.skip_ws();
@@ -243,13 +275,18 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, ParseError> {
         c.skip_ws_and_commas();
     }
     if out.is_empty() {
-        return Err(ParseError { at: 0, what: "no challenge" });
+        return Err(ParseError {
+            at: 0,
+            what: "no challenge",
+        });
     }
     Ok(out)
 }
 
 /// Parses every `WWW-Authenticate` header of a response; the first malformed one is the error.
-pub fn parse_all<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Vec<Challenge>, ParseError> {
+pub fn parse_all<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Challenge>, ParseError> {
     let mut all = Vec::new();
     for v in values {
         all.extend(parse(v)?);
@@ -268,7 +305,10 @@ mod tests {
         assert_eq!(cs.len(), 3);
         assert!(cs[0].is_bearer());
         assert_eq!(cs[0].param("ERROR"), Some("invalid_token"));
-        assert_eq!(cs[0].param("error_description"), Some("The token \"x\" expired"));
+        assert_eq!(
+            cs[0].param("error_description"),
+            Some("The token \"x\" expired")
+        );
         assert_eq!(cs[1].scheme, "Basic");
         assert_eq!(cs[1].param("realm"), Some("site"));
         assert_eq!(cs[2].param("algs"), Some("ES256"));
@@ -296,7 +336,11 @@ mod tests {
         let p = c.bearer_problems();
         assert!(p.iter().any(|m| m.contains("more than once")), "{p:?}");
         assert!(p.iter().any(|m| m.contains("`error`")), "{p:?}");
-        assert!(parse(r#"Bearer scope="a b""#).unwrap()[0].bearer_problems().is_empty());
+        assert!(
+            parse(r#"Bearer scope="a b""#).unwrap()[0]
+                .bearer_problems()
+                .is_empty()
+        );
     }
 
     #[test]

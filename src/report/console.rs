@@ -9,7 +9,10 @@ use crate::runner::verdict::Verdict;
 pub fn render(r: &RunReport, report_paths: &[String]) -> String {
     let mut out = String::new();
     let s = r.summary();
-    for (label, verdict) in [("warnings (SHOULD not met)", Verdict::Warn), ("errors (no usable answer)", Verdict::Error)] {
+    for (label, verdict) in [
+        ("warnings (SHOULD not met)", Verdict::Warn),
+        ("errors (no usable answer)", Verdict::Error),
+    ] {
         let items: Vec<_> = r.outcomes.iter().filter(|o| o.verdict == verdict).collect();
         if !items.is_empty() {
             let _ = writeln!(out, "\n{label}:");

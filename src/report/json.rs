@@ -1,7 +1,7 @@
 //! `results.json` (a contract, DESIGN.md §5): stable for machines. `schema` changes only when a
 //! field that readers rely on changes.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::RunReport;
 

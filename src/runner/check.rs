@@ -3,14 +3,14 @@
 
 use std::time::Instant;
 
+use super::RunCtx;
 use super::outcome::CheckOutcome;
 use super::verdict::{Level, Verdict};
-use super::RunCtx;
 use crate::action::{self, ActionCtx, StepError};
+use crate::suite::Check;
 use crate::suite::expect::{self, Finding};
 use crate::suite::model::When;
-use crate::suite::vars::{display, Scope};
-use crate::suite::Check;
+use crate::suite::vars::{Scope, display};
 
 pub async fn execute(ctx: &RunCtx, check: &Check) -> CheckOutcome {
     let started = Instant::now();
@@ -32,17 +32,31 @@ pub async fn execute(ctx: &RunCtx, check: &Check) -> CheckOutcome {
     }
 }
 
-async fn grade(ctx: &RunCtx, check: &Check, level: Level, exchanges: &mut Vec<crate::http::Exchange>) -> (Verdict, String) {
+async fn grade(
+    ctx: &RunCtx,
+    check: &Check,
+    level: Level,
+    exchanges: &mut Vec<crate::http::Exchange>,
+) -> (Verdict, String) {
     if !check.revisions.contains(ctx.revision) {
         return (
             Verdict::Skip,
-            format!("applies to {}; this run grades {} (choose with --spec)", check.revisions, ctx.revision),
+            format!(
+                "applies to {}; this run grades {} (choose with --spec)",
+                check.revisions, ctx.revision
+            ),
         );
     }
     let mut scope = Scope::new(ctx.vars.clone());
     if let Some(w) = &check.applies {
         if !when_holds(w, &scope, ctx) {
-            return (Verdict::Skip, format!("not applicable: {}", w.why.as_deref().unwrap_or("the condition does not hold")));
+            return (
+                Verdict::Skip,
+                format!(
+                    "not applicable: {}",
+                    w.why.as_deref().unwrap_or("the condition does not hold")
+                ),
+            );
         }
     }
     for need in &check.needs {
@@ -50,7 +64,10 @@ async fn grade(ctx: &RunCtx, check: &Check, level: Level, exchanges: &mut Vec<cr
             return (Verdict::Skip, m.to_string());
         }
     }
-    let actx = ActionCtx { http: &ctx.http, revision: ctx.revision };
+    let actx = ActionCtx {
+        http: &ctx.http,
+        revision: ctx.revision,
+    };
     let mut findings: Vec<Finding> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let mut ran = 0usize;
@@ -69,8 +86,16 @@ async fn grade(ctx: &RunCtx, check: &Check, level: Level, exchanges: &mut Vec<cr
             Err(e) => return (Verdict::Error, e.to_string()),
         };
         let step_level = step.level.unwrap_or(level);
+        let label = (check.steps.len() > 1)
+            .then(|| action::describe(step, url.as_deref()))
+            .flatten();
         match expect::evaluate(&step.expect, &seen, &scope, step_level, ctx.judge) {
-            Ok(f) => findings.extend(f),
+            Ok(f) => findings.extend(f.into_iter().map(|mut f| {
+                if let Some(l) = &label {
+                    f.text = format!("{l}: {}", f.text);
+                }
+                f
+            })),
             Err(m) => return (Verdict::Skip, m.to_string()),
         }
         let value = seen.to_value(url.as_deref());
@@ -86,21 +111,31 @@ async fn grade(ctx: &RunCtx, check: &Check, level: Level, exchanges: &mut Vec<cr
         }
     }
     if ran == 0 {
-        return (Verdict::Skip, "no step of this check applies to this target".into());
+        return (
+            Verdict::Skip,
+            "no step of this check applies to this target".into(),
+        );
     }
     conclude(check, level, ctx.strict, findings, notes)
 }
 
 fn when_holds(w: &When, scope: &Scope, ctx: &RunCtx) -> bool {
-    if w.revisions.as_ref().is_some_and(|r| !r.contains(ctx.revision)) {
+    if w.revisions
+        .as_ref()
+        .is_some_and(|r| !r.contains(ctx.revision))
+    {
         return false;
     }
-    if w.present.iter().any(|p| scope.get(p).is_none()) || w.absent.iter().any(|p| scope.get(p).is_some()) {
+    if w.present.iter().any(|p| scope.get(p).is_none())
+        || w.absent.iter().any(|p| scope.get(p).is_some())
+    {
         return false;
     }
     let resolve = |v: &toml::Value| scope.resolve(v).ok();
     for (path, want) in &w.contains {
-        let (Some(have), Some(want)) = (scope.get(path), resolve(want)) else { return false };
+        let (Some(have), Some(want)) = (scope.get(path), resolve(want)) else {
+            return false;
+        };
         let holds = match have {
             serde_json::Value::Array(a) => a.contains(&want),
             serde_json::Value::String(s) => s.contains(&display(&want)),
@@ -110,10 +145,20 @@ fn when_holds(w: &When, scope: &Scope, ctx: &RunCtx) -> bool {
             return false;
         }
     }
-    w.equals.iter().all(|(path, want)| scope.get(path).is_some_and(|have| Some(have.clone()) == resolve(want)))
+    w.equals.iter().all(|(path, want)| {
+        scope
+            .get(path)
+            .is_some_and(|have| Some(have.clone()) == resolve(want))
+    })
 }
 
-fn conclude(check: &Check, level: Level, strict: bool, mut findings: Vec<Finding>, notes: Vec<String>) -> (Verdict, String) {
+fn conclude(
+    check: &Check,
+    level: Level,
+    strict: bool,
+    mut findings: Vec<Finding>,
+    notes: Vec<String>,
+) -> (Verdict, String) {
     findings.sort_by_key(|f| std::cmp::Reverse(f.level));
     let graded = findings.iter().map(|f| f.level.broken(strict)).max();
     let verdict = match graded {

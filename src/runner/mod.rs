@@ -13,8 +13,8 @@ use libtest_mimic::{Completion, Failed, Trial};
 
 use crate::http::HttpClient;
 use crate::revision::Revision;
-use crate::suite::expect::Judge;
 use crate::suite::Check;
+use crate::suite::expect::Judge;
 use outcome::CheckOutcome;
 use verdict::Verdict;
 
@@ -48,7 +48,12 @@ pub fn sort(outcomes: &mut [CheckOutcome], checks: &[Check]) {
 
 /// One libtest trial per check. Each trial blocks on the shared runtime (rust-notes §4: one
 /// runtime, `Handle::block_on` per trial) and records its outcome; libtest only prints.
-pub fn trials(ctx: Arc<RunCtx>, checks: &[Check], handle: tokio::runtime::Handle, sink: Arc<Mutex<Vec<CheckOutcome>>>) -> Vec<Trial> {
+pub fn trials(
+    ctx: Arc<RunCtx>,
+    checks: &[Check],
+    handle: tokio::runtime::Handle,
+    sink: Arc<Mutex<Vec<CheckOutcome>>>,
+) -> Vec<Trial> {
     checks
         .iter()
         .map(|c| {
@@ -95,18 +100,29 @@ pub async fn run_target(
     let ctx = Arc::new(RunCtx::new(http, &discovery, strict));
     let outcomes = run_all(ctx.clone(), checks, concurrency).await;
     let requests = ctx.http.requests_sent();
-    Ok(InProcessRun { discovery, outcomes, redactor, requests })
+    Ok(InProcessRun {
+        discovery,
+        outcomes,
+        redactor,
+        requests,
+    })
 }
 
 impl RunCtx {
     pub fn new(http: HttpClient, found: &crate::discovery::Discovery, strict: bool) -> RunCtx {
-        let loopback = found.vars.pointer("/run/loopback").and_then(serde_json::Value::as_bool).unwrap_or(false);
+        let loopback = found
+            .vars
+            .pointer("/run/loopback")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
         RunCtx {
             http,
             vars: Arc::new(found.vars.clone()),
             revision: found.revision,
             strict,
-            judge: Judge { allow_loopback_http: loopback },
+            judge: Judge {
+                allow_loopback_http: loopback,
+            },
         }
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::model::{ChallengeExpect, Expect, JsonType, Matcher, NoEmptyValues, StatusPattern};
-use super::vars::{display, Missing, Scope};
+use super::vars::{Missing, Scope, display};
 use crate::oauth::www_authenticate;
 use crate::runner::verdict::Level;
 
@@ -21,14 +21,23 @@ pub struct Observed {
 
 impl Default for Observed {
     fn default() -> Self {
-        Observed { status: None, headers: Vec::new(), body: None, json: Err("nothing observed".into()) }
+        Observed {
+            status: None,
+            headers: Vec::new(),
+            body: None,
+            json: Err("nothing observed".into()),
+        }
     }
 }
 
 impl Observed {
     pub fn header_joined(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> =
-            self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect();
+        let values: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
         (!values.is_empty()).then(|| values.join(", "))
     }
 
@@ -66,28 +75,59 @@ pub struct Judge {
     pub allow_loopback_http: bool,
 }
 
-pub fn evaluate(e: &Expect, seen: &Observed, scope: &Scope, level: Level, judge: Judge) -> Result<Vec<Finding>, Missing> {
-    let mut ev = Eval { scope, judge, findings: Vec::new() };
+pub fn evaluate(
+    e: &Expect,
+    seen: &Observed,
+    scope: &Scope,
+    level: Level,
+    judge: Judge,
+) -> Result<Vec<Finding>, Missing> {
+    let mut ev = Eval {
+        scope,
+        judge,
+        findings: Vec::new(),
+    };
     if let Some(set) = &e.status {
         match seen.status {
             Some(s) if status_in(s, set) => {}
-            Some(s) => ev.push(level, format!("status {s}, expected {}", show_statuses(set))),
+            Some(s) => ev.push(
+                level,
+                format!("status {s}, expected {}", show_statuses(set)),
+            ),
             None => ev.push(level, "no HTTP status to compare".into()),
         }
     }
     if let (Some(set), Some(s)) = (&e.status_not, seen.status) {
         if status_in(s, set) {
-            ev.push(level, format!("status {s}, which must not be answered here"));
+            ev.push(
+                level,
+                format!("status {s}, which must not be answered here"),
+            );
         }
     }
     for (name, m) in &e.header {
         let v = seen.header_joined(name).map(Value::String);
         ev.matcher(&format!("header {name}"), v.as_ref(), m, level, None)?;
     }
-    let json_note = seen.json.as_ref().err().map(|why| format!("the body is not JSON: {why}"));
+    let json_note = seen
+        .json
+        .as_ref()
+        .err()
+        .map(|why| format!("the body is not JSON: {why}"));
     for (pointer, m) in &e.json {
+        if let (true, Err(why)) = (pointer.is_empty(), &seen.json) {
+            ev.push(
+                m.level.unwrap_or(level),
+                format!("the body is not JSON: {why}"),
+            );
+            continue;
+        }
         let v = seen.json.as_ref().ok().and_then(|doc| doc.pointer(pointer));
-        let label = if pointer.is_empty() { "the JSON body".to_string() } else { format!("JSON {pointer}") };
+        let label = if pointer.is_empty() {
+            "the JSON body".to_string()
+        } else {
+            format!("JSON {pointer}")
+        };
         ev.matcher(&label, v, m, level, json_note.as_deref())?;
     }
     if let Some(m) = &e.body {
@@ -107,7 +147,10 @@ pub fn evaluate(e: &Expect, seen: &Observed, scope: &Scope, level: Level, judge:
         let uri = scope.interpolate(uri)?;
         if let (Some(s), Some(loc)) = (seen.status, seen.header_joined("location")) {
             if (300..400).contains(&s) && loc.starts_with(&uri) {
-                ev.push(level, format!("redirected ({s}) to {loc}, a URI the tool never registered"));
+                ev.push(
+                    level,
+                    format!("redirected ({s}) to {loc}, a URI the tool never registered"),
+                );
             }
         }
     }
@@ -129,7 +172,11 @@ fn show_statuses(set: &[StatusPattern]) -> String {
             StatusPattern::Pattern(p) => p.clone(),
         })
         .collect();
-    if items.len() == 1 { items[0].clone() } else { format!("one of {}", items.join(", ")) }
+    if items.len() == 1 {
+        items[0].clone()
+    } else {
+        format!("one of {}", items.join(", "))
+    }
 }
 
 /// A value as it reads in a message: compact JSON, cut to a readable length.
@@ -161,7 +208,14 @@ impl Eval<'_> {
         self.findings.push(Finding { level, text });
     }
 
-    fn matcher(&mut self, label: &str, v: Option<&Value>, m: &Matcher, level: Level, absent_note: Option<&str>) -> Result<(), Missing> {
+    fn matcher(
+        &mut self,
+        label: &str,
+        v: Option<&Value>,
+        m: &Matcher,
+        level: Level,
+        absent_note: Option<&str>,
+    ) -> Result<(), Missing> {
         let level = m.level.unwrap_or(level);
         let before = self.findings.len();
         self.matcher_inner(label, v, m, level, absent_note)?;
@@ -174,9 +228,17 @@ impl Eval<'_> {
         Ok(())
     }
 
-    fn matcher_inner(&mut self, label: &str, v: Option<&Value>, m: &Matcher, level: Level, absent_note: Option<&str>) -> Result<(), Missing> {
+    fn matcher_inner(
+        &mut self,
+        label: &str,
+        v: Option<&Value>,
+        m: &Matcher,
+        level: Level,
+        absent_note: Option<&str>,
+    ) -> Result<(), Missing> {
         let Some(v) = v else {
-            let needs_value = m.present == Some(true) || (!m.optional && m.absent != Some(true) && m.needs_value());
+            let needs_value = m.present == Some(true)
+                || (!m.optional && m.absent != Some(true) && m.needs_value());
             if needs_value {
                 let note = absent_note.map(|n| format!("; {n}")).unwrap_or_default();
                 self.push(level, format!("{label} is missing{note}"));
@@ -184,60 +246,98 @@ impl Eval<'_> {
             return Ok(());
         };
         if m.absent == Some(true) {
-            self.push(level, format!("{label} is present ({}) but must be absent", show(v)));
+            self.push(
+                level,
+                format!("{label} is present ({}) but must be absent", show(v)),
+            );
         }
         if m.present == Some(false) {
             self.push(level, format!("{label} is present ({})", show(v)));
         }
         if let Some(t) = m.kind {
             if JsonType::of(v) != t {
-                self.push(level, format!("{label} is a {}, expected a {}", JsonType::of(v).as_str(), t.as_str()));
+                self.push(
+                    level,
+                    format!(
+                        "{label} is a {}, expected a {}",
+                        JsonType::of(v).as_str(),
+                        t.as_str()
+                    ),
+                );
                 return Ok(());
             }
         }
         if let Some(e) = &m.equals {
             let e = self.scope.resolve(e)?;
             if *v != e {
-                self.push(level, format!("{label} is {}, expected {}", show(v), show(&e)));
+                self.push(
+                    level,
+                    format!("{label} is {}, expected {}", show(v), show(&e)),
+                );
             }
         }
         if let Some(e) = &m.not_equals {
             let e = self.scope.resolve(e)?;
             if *v == e {
-                self.push(level, format!("{label} is {}, which is not allowed", show(v)));
+                self.push(
+                    level,
+                    format!("{label} is {}, which is not allowed", show(v)),
+                );
             }
         }
         if let Some(options) = &m.one_of {
-            let options: Vec<Value> = options.iter().map(|o| self.scope.resolve(o)).collect::<Result<_, _>>()?;
+            let options: Vec<Value> = options
+                .iter()
+                .map(|o| self.scope.resolve(o))
+                .collect::<Result<_, _>>()?;
             if !options.contains(v) {
                 let shown: Vec<String> = options.iter().map(show).collect();
-                self.push(level, format!("{label} is {}, expected one of {}", show(v), shown.join(", ")));
+                self.push(
+                    level,
+                    format!(
+                        "{label} is {}, expected one of {}",
+                        show(v),
+                        shown.join(", ")
+                    ),
+                );
             }
         }
         if let Some(c) = &m.contains {
             let c = self.scope.resolve(c)?;
             if !contains(v, &c) {
-                self.push(level, format!("{label} ({}) does not contain {}", show(v), show(&c)));
+                self.push(
+                    level,
+                    format!("{label} ({}) does not contain {}", show(v), show(&c)),
+                );
             }
         }
         if let Some(c) = &m.not_contains {
             let c = self.scope.resolve(c)?;
             if contains(v, &c) {
-                self.push(level, format!("{label} ({}) contains {}", show(v), show(&c)));
+                self.push(
+                    level,
+                    format!("{label} ({}) contains {}", show(v), show(&c)),
+                );
             }
         }
         if let Some(re) = &m.matches {
             // The loader compiled every pattern already.
             if let Ok(re) = regex::Regex::new(re) {
                 if !re.is_match(&display(v)) {
-                    self.push(level, format!("{label} ({}) does not match /{re}/", show(v)));
+                    self.push(
+                        level,
+                        format!("{label} ({}) does not match /{re}/", show(v)),
+                    );
                 }
             }
         }
         if let Some(re) = &m.not_matches {
             if let Ok(re) = regex::Regex::new(re) {
                 if re.is_match(&display(v)) {
-                    self.push(level, format!("{label} ({}) matches /{re}/, which it must not", show(v)));
+                    self.push(
+                        level,
+                        format!("{label} ({}) matches /{re}/, which it must not", show(v)),
+                    );
                 }
             }
         }
@@ -261,33 +361,53 @@ impl Eval<'_> {
                         self.matcher(&format!("{label}[{i}]"), Some(item), each, level, None)?;
                     }
                 }
-                other => self.push(level, format!("{label} is a {}, expected an array", JsonType::of(other).as_str())),
+                other => self.push(
+                    level,
+                    format!(
+                        "{label} is a {}, expected an array",
+                        JsonType::of(other).as_str()
+                    ),
+                ),
             }
         }
         Ok(())
     }
 
     fn url_rules(&mut self, label: &str, v: &Value, m: &Matcher, level: Level) {
-        let wants = m.secure_url == Some(true) || m.absolute_url == Some(true) || m.no_fragment == Some(true) || m.no_query == Some(true);
+        let wants = m.secure_url == Some(true)
+            || m.absolute_url == Some(true)
+            || m.no_fragment == Some(true)
+            || m.no_query == Some(true);
         if !wants {
             return;
         }
         let Some(s) = v.as_str() else {
-            self.push(level, format!("{label} is {}, expected a URL string", show(v)));
+            self.push(
+                level,
+                format!("{label} is {}, expected a URL string", show(v)),
+            );
             return;
         };
         let url = match url::Url::parse(s) {
             Ok(u) => u,
             Err(e) => {
-                self.push(level, format!("{label} ({s:?}) is not an absolute URL: {e}"));
+                self.push(
+                    level,
+                    format!("{label} ({s:?}) is not an absolute URL: {e}"),
+                );
                 return;
             }
         };
         if m.secure_url == Some(true) {
             let loopback = url.host().as_ref().is_some_and(is_loopback_host);
-            let ok = url.scheme() == "https" || (url.scheme() == "http" && loopback && self.judge.allow_loopback_http);
+            let ok = url.scheme() == "https"
+                || (url.scheme() == "http" && loopback && self.judge.allow_loopback_http);
             if !ok {
-                let why = if url.scheme() == "http" && loopback { " (loopback http is accepted only when the target itself is on loopback)" } else { "" };
+                let why = if url.scheme() == "http" && loopback {
+                    " (loopback http is accepted only when the target itself is on loopback)"
+                } else {
+                    ""
+                };
                 self.push(level, format!("{label} ({s}) is not an https URL{why}"));
             }
         }
@@ -300,10 +420,22 @@ impl Eval<'_> {
         }
     }
 
-    fn challenge(&mut self, c: &ChallengeExpect, seen: &Observed, level: Level) -> Result<(), Missing> {
-        let values: Vec<&str> =
-            seen.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate")).map(|(_, v)| v.as_str()).collect();
-        let wants_header = c.header == Some(true) || c.bearer == Some(true) || c.min_params.is_some() || c.well_formed == Some(true);
+    fn challenge(
+        &mut self,
+        c: &ChallengeExpect,
+        seen: &Observed,
+        level: Level,
+    ) -> Result<(), Missing> {
+        let values: Vec<&str> = seen
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let wants_header = c.header == Some(true)
+            || c.bearer == Some(true)
+            || c.min_params.is_some()
+            || c.well_formed == Some(true);
         if values.is_empty() && wants_header {
             self.push(level, "no WWW-Authenticate header".into());
             return Ok(());
@@ -312,8 +444,19 @@ impl Eval<'_> {
         let challenges = match &parsed {
             Ok(cs) => cs.clone(),
             Err(e) => {
-                if !values.is_empty() && (c.bearer.is_some() || c.well_formed == Some(true) || c.min_params.is_some() || !c.params.is_empty()) {
-                    self.push(level, format!("WWW-Authenticate {:?} does not parse: {e}", values.join(", ")));
+                if !values.is_empty()
+                    && (c.bearer.is_some()
+                        || c.well_formed == Some(true)
+                        || c.min_params.is_some()
+                        || !c.params.is_empty())
+                {
+                    self.push(
+                        level,
+                        format!(
+                            "WWW-Authenticate {:?} does not parse: {e}",
+                            values.join(", ")
+                        ),
+                    );
                 }
                 return Ok(());
             }
@@ -322,14 +465,24 @@ impl Eval<'_> {
         match (c.bearer, bearer) {
             (Some(true), None) => {
                 let schemes: Vec<&str> = challenges.iter().map(|ch| ch.scheme.as_str()).collect();
-                self.push(level, format!("no Bearer challenge (schemes: {})", schemes.join(", ")));
+                self.push(
+                    level,
+                    format!("no Bearer challenge (schemes: {})", schemes.join(", ")),
+                );
             }
             (Some(false), Some(b)) => self.push(level, format!("unexpected Bearer challenge: {b}")),
             _ => {}
         }
         if let (Some(min), Some(b)) = (c.min_params, bearer) {
             if b.params.len() < min {
-                self.push(level, format!("the Bearer challenge has {} auth-param(s), expected at least {min}: {:?}", b.params.len(), values.join(", ")));
+                self.push(
+                    level,
+                    format!(
+                        "the Bearer challenge has {} auth-param(s), expected at least {min}: {:?}",
+                        b.params.len(),
+                        values.join(", ")
+                    ),
+                );
             }
         }
         if c.well_formed == Some(true) {
@@ -340,8 +493,16 @@ impl Eval<'_> {
             }
         }
         for (name, m) in &c.params {
-            let v = bearer.and_then(|b| b.param(name)).map(|s| Value::String(s.to_string()));
-            self.matcher(&format!("challenge parameter {name}"), v.as_ref(), m, level, None)?;
+            let v = bearer
+                .and_then(|b| b.param(name))
+                .map(|s| Value::String(s.to_string()));
+            self.matcher(
+                &format!("challenge parameter {name}"),
+                v.as_ref(),
+                m,
+                level,
+                None,
+            )?;
         }
         Ok(())
     }
@@ -359,7 +520,12 @@ impl Eval<'_> {
             };
             let pointer = format!("/{}", k.replace('~', "~0").replace('/', "~1"));
             if empty && !n.except.contains(&pointer) {
-                self.push(level, format!("member `{k}` has an empty value ({v}); zero-valued members must be omitted"));
+                self.push(
+                    level,
+                    format!(
+                        "member `{k}` has an empty value ({v}); zero-valued members must be omitted"
+                    ),
+                );
             }
         }
     }
@@ -379,12 +545,24 @@ impl Eval<'_> {
                 continue;
             };
             let kid = obj.get("kid").map(show).unwrap_or_else(|| format!("#{i}"));
-            let private: Vec<&str> = ["d", "p", "q", "dp", "dq", "qi", "oth"].into_iter().filter(|m| obj.contains_key(*m)).collect();
+            let private: Vec<&str> = ["d", "p", "q", "dp", "dq", "qi", "oth"]
+                .into_iter()
+                .filter(|m| obj.contains_key(*m))
+                .collect();
             if !private.is_empty() {
-                self.push(level, format!("key {kid} publishes private member(s) {}", private.join(", ")));
+                self.push(
+                    level,
+                    format!(
+                        "key {kid} publishes private member(s) {}",
+                        private.join(", ")
+                    ),
+                );
             }
             if obj.contains_key("k") {
-                self.push(level, format!("key {kid} is a symmetric key (member k) in a public JWK Set"));
+                self.push(
+                    level,
+                    format!("key {kid} is a symmetric key (member k) in a public JWK Set"),
+                );
             }
             uses.push(obj.get("use").and_then(Value::as_str).map(str::to_string));
         }
@@ -427,17 +605,34 @@ mod tests {
 
     fn run(expect_toml: &str, seen: &Observed) -> Vec<Finding> {
         let e: Expect = toml::from_str(expect_toml).unwrap();
-        let scope = Scope::new(Arc::new(serde_json::json!({"as": {"issuer": "https://as.example"}})));
-        evaluate(&e, seen, &scope, Level::Must, Judge { allow_loopback_http: false }).unwrap()
+        let scope = Scope::new(Arc::new(
+            serde_json::json!({"as": {"issuer": "https://as.example"}}),
+        ));
+        evaluate(
+            &e,
+            seen,
+            &scope,
+            Level::Must,
+            Judge {
+                allow_loopback_http: false,
+            },
+        )
+        .unwrap()
     }
 
     fn json(v: Value) -> Observed {
-        Observed { status: Some(200), json: Ok(v), ..Default::default() }
+        Observed {
+            status: Some(200),
+            json: Ok(v),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn status_and_pointer_rules() {
-        let seen = json(serde_json::json!({"issuer": "https://as.example/", "list": ["a", "b"], "u": "http://x.example/cb#f"}));
+        let seen = json(
+            serde_json::json!({"issuer": "https://as.example/", "list": ["a", "b"], "u": "http://x.example/cb#f"}),
+        );
         let f = run(
             r#"status = [401, "4xx"]
                json."/issuer" = { equals = "${as.issuer}" }
@@ -450,7 +645,11 @@ mod tests {
         let texts: Vec<&str> = f.iter().map(|f| f.text.as_str()).collect();
         assert_eq!(f.len(), 5, "{texts:#?}");
         assert!(texts[0].contains("status 200, expected one of 401, 4xx"));
-        assert!(texts[1].contains("JSON /issuer is \"https://as.example/\", expected \"https://as.example\""));
+        assert!(
+            texts[1].contains(
+                "JSON /issuer is \"https://as.example/\", expected \"https://as.example\""
+            )
+        );
         assert_eq!(f[2].level, Level::Should);
         assert!(texts[3].contains("not an https URL"));
         assert!(texts[4].contains("has a fragment"));
@@ -458,9 +657,16 @@ mod tests {
 
     #[test]
     fn non_json_bodies_explain_themselves() {
-        let seen = Observed { status: Some(200), json: Err("expected value at line 1 column 1".into()), ..Default::default() };
-        let f = run(r#"json."/x" = { equals = 1 }
-                       json."/result" = { absent = true }"#, &seen);
+        let seen = Observed {
+            status: Some(200),
+            json: Err("expected value at line 1 column 1".into()),
+            ..Default::default()
+        };
+        let f = run(
+            r#"json."/x" = { equals = 1 }
+                       json."/result" = { absent = true }"#,
+            &seen,
+        );
         assert_eq!(f.len(), 1);
         assert!(f[0].text.contains("the body is not JSON"), "{}", f[0].text);
     }
@@ -469,21 +675,39 @@ mod tests {
     fn challenge_rules() {
         let seen = Observed {
             status: Some(401),
-            headers: vec![("WWW-Authenticate".into(), r#"Bearer scope="a", scope="b""#.into())],
+            headers: vec![(
+                "WWW-Authenticate".into(),
+                r#"Bearer scope="a", scope="b""#.into(),
+            )],
             json: Err("empty".into()),
             ..Default::default()
         };
-        let f = run(r#"challenge = { bearer = true, well_formed = true, params.resource_metadata = { present = true } }"#, &seen);
+        let f = run(
+            r#"challenge = { bearer = true, well_formed = true, params.resource_metadata = { present = true } }"#,
+            &seen,
+        );
         assert_eq!(f.len(), 2, "{f:#?}");
-        let none = Observed { status: Some(401), json: Err("empty".into()), ..Default::default() };
-        assert_eq!(run("challenge = { header = true }", &none)[0].text, "no WWW-Authenticate header");
+        let none = Observed {
+            status: Some(401),
+            json: Err("empty".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            run("challenge = { header = true }", &none)[0].text,
+            "no WWW-Authenticate header"
+        );
     }
 
     #[test]
     fn document_rules() {
-        let seen = json(serde_json::json!({"a": [], "bearer_methods_supported": [], "keys": [{"kid": "k1", "d": "x", "kty": "OKP"}]}));
-        let f = run(r#"no_empty_values = { except = ["/bearer_methods_supported"] }
-                       jwks_public = true"#, &seen);
+        let seen = json(
+            serde_json::json!({"a": [], "bearer_methods_supported": [], "keys": [{"kid": "k1", "d": "x", "kty": "OKP"}]}),
+        );
+        let f = run(
+            r#"no_empty_values = { except = ["/bearer_methods_supported"] }
+                       jwks_public = true"#,
+            &seen,
+        );
         assert_eq!(f.len(), 2, "{f:#?}");
         assert!(f[0].text.contains("member `a`"));
         assert!(f[1].text.contains("private member(s) d"));
@@ -494,7 +718,32 @@ mod tests {
         let e: Expect = toml::from_str(r#"json."/u" = { secure_url = true }"#).unwrap();
         let scope = Scope::new(Arc::new(Value::Null));
         let seen = json(serde_json::json!({"u": "http://127.0.0.1:8080/token"}));
-        assert!(evaluate(&e, &seen, &scope, Level::Must, Judge { allow_loopback_http: true }).unwrap().is_empty());
-        assert_eq!(evaluate(&e, &seen, &scope, Level::Must, Judge { allow_loopback_http: false }).unwrap().len(), 1);
+        assert!(
+            evaluate(
+                &e,
+                &seen,
+                &scope,
+                Level::Must,
+                Judge {
+                    allow_loopback_http: true
+                }
+            )
+            .unwrap()
+            .is_empty()
+        );
+        assert_eq!(
+            evaluate(
+                &e,
+                &seen,
+                &scope,
+                Level::Must,
+                Judge {
+                    allow_loopback_http: false
+                }
+            )
+            .unwrap()
+            .len(),
+            1
+        );
     }
 }

@@ -20,7 +20,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/rs.toml", include_str!("../../suites/rs.toml")),
     ("suites/prm.toml", include_str!("../../suites/prm.toml")),
     ("suites/meta.toml", include_str!("../../suites/meta.toml")),
-    ("suites/legacy.toml", include_str!("../../suites/legacy.toml")),
+    (
+        "suites/legacy.toml",
+        include_str!("../../suites/legacy.toml"),
+    ),
     ("suites/scope.toml", include_str!("../../suites/scope.toml")),
     ("suites/authz.toml", include_str!("../../suites/authz.toml")),
     ("suites/dcr.toml", include_str!("../../suites/dcr.toml")),
@@ -29,8 +32,17 @@ pub const BUILTIN: &[(&str, &str)] = &[
 
 /// Top-level variables that discovery provides. Anything else a suite names must be saved by an
 /// earlier step of the same check.
-pub const DISCOVERY_ROOTS: &[&str] =
-    &["target", "run", "rs", "probe", "challenge", "prm", "prm_discovery", "as", "as_discovery"];
+pub const DISCOVERY_ROOTS: &[&str] = &[
+    "target",
+    "run",
+    "rs",
+    "probe",
+    "challenge",
+    "prm",
+    "prm_discovery",
+    "as",
+    "as_discovery",
+];
 
 #[derive(Clone, Debug)]
 pub struct Check {
@@ -76,7 +88,10 @@ pub enum LoadError {
     #[error("{0}")]
     Suite(#[from] SuiteError),
     #[error("cannot read suite folder {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("suite folder {0} holds no *.toml file")]
     Empty(PathBuf),
 }
@@ -88,7 +103,10 @@ impl Suite {
 
     /// Loads every `*.toml` file of a folder, in name order.
     pub fn from_dir(dir: &Path) -> Result<Suite, LoadError> {
-        let io = |source| LoadError::Io { path: dir.to_path_buf(), source };
+        let io = |source| LoadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io)?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -100,13 +118,18 @@ impl Suite {
         }
         let mut sources = Vec::new();
         for f in files {
-            let text = std::fs::read_to_string(&f).map_err(|source| LoadError::Io { path: f.clone(), source })?;
+            let text = std::fs::read_to_string(&f).map_err(|source| LoadError::Io {
+                path: f.clone(),
+                source,
+            })?;
             sources.push((f.display().to_string(), text));
         }
         Suite::from_sources(sources)
     }
 
-    pub fn from_sources(sources: impl IntoIterator<Item = (String, String)>) -> Result<Suite, LoadError> {
+    pub fn from_sources(
+        sources: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Suite, LoadError> {
         let mut checks = Vec::new();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for (file, text) in sources {
@@ -117,7 +140,10 @@ impl Suite {
                         file,
                         line,
                         column,
-                        message: format!("duplicate check id `{}` (first defined at {first})", check.id),
+                        message: format!(
+                            "duplicate check id `{}` (first defined at {first})",
+                            check.id
+                        ),
                     }
                     .into());
                 }
@@ -147,9 +173,18 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 fn load_file(file: &str, text: &str) -> Result<Vec<Check>, SuiteError> {
     let parsed: SuiteFile = toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-        SuiteError { file: file.to_string(), line, column, message: e.message().trim().to_string() }
+        SuiteError {
+            file: file.to_string(),
+            line,
+            column,
+            message: e.message().trim().to_string(),
+        }
     })?;
-    let stem = Path::new(file).file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+    let stem = Path::new(file)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
     parsed
         .check
         .into_iter()
@@ -168,7 +203,12 @@ fn load_file(file: &str, text: &str) -> Result<Vec<Check>, SuiteError> {
                 let region = &text[span.start..end];
                 let offset = region.find(needle).map_or(span.start, |i| span.start + i);
                 let (line, column) = line_col(text, offset);
-                SuiteError { file: file.to_string(), line, column, message }
+                SuiteError {
+                    file: file.to_string(),
+                    line,
+                    column,
+                    message,
+                }
             };
             validate(&def, &stem, &at)?;
             let (line, _) = line_col(text, def.id.span().start);
@@ -197,13 +237,26 @@ type At<'a> = dyn Fn(&str, String) -> SuiteError + 'a;
 fn validate(def: &CheckDef, family: &str, at: &At) -> Result<(), SuiteError> {
     let id = def.id.get_ref();
     let valid_id = id.split_once('.').is_some_and(|(f, rest)| {
-        !f.is_empty() && !rest.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c))
+        !f.is_empty()
+            && !rest.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.".contains(c))
     });
     if !valid_id {
-        return Err(at(id, format!("check id `{id}` must look like `family.name` (lower-case, digits, `-`)")));
+        return Err(at(
+            id,
+            format!("check id `{id}` must look like `family.name` (lower-case, digits, `-`)"),
+        ));
     }
     if id.split('.').next() != Some(family) {
-        return Err(at(id, format!("check `{id}` belongs in suites/{}.toml, not {family}.toml", id.split('.').next().unwrap_or(""))));
+        return Err(at(
+            id,
+            format!(
+                "check `{id}` belongs in suites/{}.toml, not {family}.toml",
+                id.split('.').next().unwrap_or("")
+            ),
+        ));
     }
     if def.steps.is_empty() {
         return Err(at(id, format!("check `{id}` has no [[check.step]]")));
@@ -215,7 +268,10 @@ fn validate(def: &CheckDef, family: &str, at: &At) -> Result<(), SuiteError> {
     if let Some(w) = &def.applies {
         validate_when(w, &known, at)?;
         if w.why.is_none() {
-            return Err(at("applies", "`applies` needs a `why`: the reason shown when the check does not apply".into()));
+            return Err(at(
+                "applies",
+                "`applies` needs a `why`: the reason shown when the check does not apply".into(),
+            ));
         }
     }
     for step in &def.steps {
@@ -229,7 +285,13 @@ fn check_path(path: &str, known: &HashSet<String>, at: &At) -> Result<(), SuiteE
     if !known.contains(root) {
         let mut names: Vec<_> = known.iter().map(String::as_str).collect();
         names.sort();
-        return Err(at(path, format!("unknown variable `{path}`: `{root}` is neither a discovery result nor a step saved earlier (known: {})", names.join(", "))));
+        return Err(at(
+            path,
+            format!(
+                "unknown variable `{path}`: `{root}` is neither a discovery result nor a step saved earlier (known: {})",
+                names.join(", ")
+            ),
+        ));
     }
     Ok(())
 }
@@ -253,7 +315,12 @@ fn check_toml_refs(v: &toml::Value, known: &HashSet<String>, at: &At) -> Result<
 fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result<(), SuiteError> {
     let action = *step.action.get_ref();
     let name = action.as_str();
-    let misplaced = |field: &str| at(&format!("{field} ="), format!("`{field}` does not apply to action `{name}`"));
+    let misplaced = |field: &str| {
+        at(
+            &format!("{field} ="),
+            format!("`{field}` does not apply to action `{name}`"),
+        )
+    };
     let has_request_fields = step.method.is_some()
         || step.url.is_some()
         || !step.query.is_empty()
@@ -267,24 +334,43 @@ fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result
             if step.url.is_none() {
                 return Err(at("action", "an `http` step needs `url`".to_string()));
             }
-            for (field, set) in [("rpc", step.rpc.is_some()), ("params", step.params.is_some()), ("token", step.token.is_some()), ("authorization", step.authorization.is_some()), ("session", step.session.is_some()), ("value", step.value.is_some())] {
+            for (field, set) in [
+                ("rpc", step.rpc.is_some()),
+                ("params", step.params.is_some()),
+                ("token", step.token.is_some()),
+                ("authorization", step.authorization.is_some()),
+                ("session", step.session.is_some()),
+                ("value", step.value.is_some()),
+            ] {
                 if set {
                     return Err(misplaced(field));
                 }
             }
         }
         ActionKind::Mcp => {
-            for (field, set) in [("body", step.body.is_some()), ("json", step.json.is_some()), ("form", step.form.is_some()), ("value", step.value.is_some())] {
+            for (field, set) in [
+                ("body", step.body.is_some()),
+                ("json", step.json.is_some()),
+                ("form", step.form.is_some()),
+                ("value", step.value.is_some()),
+            ] {
                 if set {
                     return Err(misplaced(field));
                 }
             }
             if step.token.is_some() && step.authorization.is_some() {
-                return Err(at("authorization", "give either `token` or `authorization`, not both".to_string()));
+                return Err(at(
+                    "authorization",
+                    "give either `token` or `authorization`, not both".to_string(),
+                ));
             }
         }
         ActionKind::Inspect => {
-            if has_request_fields || step.rpc.is_some() || step.token.is_some() || step.authorization.is_some() {
+            if has_request_fields
+                || step.rpc.is_some()
+                || step.token.is_some()
+                || step.authorization.is_some()
+            {
                 return Err(at("action", "an `inspect` step sends nothing: it takes only `value`, `expect`, `when`, `save`, `note`, `level`".to_string()));
             }
             match &step.value {
@@ -293,21 +379,47 @@ fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result
             }
         }
     }
-    if [step.body.is_some(), step.json.is_some(), step.form.is_some()].iter().filter(|b| **b).count() > 1 {
-        return Err(at("body", "give at most one of `body`, `json`, `form`".to_string()));
+    if [
+        step.body.is_some(),
+        step.json.is_some(),
+        step.form.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count()
+        > 1
+    {
+        return Err(at(
+            "body",
+            "give at most one of `body`, `json`, `form`".to_string(),
+        ));
     }
     if let Some(m) = &step.method {
         if m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(at(m, format!("HTTP method `{m}` must be upper-case letters")));
+            return Err(at(
+                m,
+                format!("HTTP method `{m}` must be upper-case letters"),
+            ));
         }
     }
     if let Some(w) = &step.when {
         validate_when(w, known, at)?;
     }
-    for s in step.url.iter().chain(step.body.iter()).chain(step.query.values()).chain(step.session.iter()) {
+    for s in step
+        .url
+        .iter()
+        .chain(step.body.iter())
+        .chain(step.query.values())
+        .chain(step.session.iter())
+    {
         check_refs(s, known, at)?;
     }
-    for v in step.headers.values().flat_map(|v| v.values()).chain(step.authorization.iter().flat_map(|a| a.values())) {
+    for v in step
+        .headers
+        .values()
+        .flat_map(|v| v.values())
+        .chain(step.authorization.iter().flat_map(|a| a.values()))
+    {
         check_refs(v, known, at)?;
     }
     if let Some(f) = &step.form {
@@ -325,7 +437,10 @@ fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result
     }
     if let Some(save) = &step.save {
         if DISCOVERY_ROOTS.contains(&save.as_str()) || save == "this" || save.contains('.') {
-            return Err(at(save, format!("`save = \"{save}\"` would hide a discovery result; pick another name")));
+            return Err(at(
+                save,
+                format!("`save = \"{save}\"` would hide a discovery result; pick another name"),
+            ));
         }
         known.insert(save.clone());
     }
@@ -333,7 +448,13 @@ fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result
 }
 
 fn validate_when(w: &model::When, known: &HashSet<String>, at: &At) -> Result<(), SuiteError> {
-    for p in w.present.iter().chain(&w.absent).chain(w.contains.keys()).chain(w.equals.keys()) {
+    for p in w
+        .present
+        .iter()
+        .chain(&w.absent)
+        .chain(w.contains.keys())
+        .chain(w.equals.keys())
+    {
         check_path(p, known, at)?;
     }
     for v in w.contains.values().chain(w.equals.values()) {
@@ -346,18 +467,27 @@ fn validate_expect(e: &model::Expect, known: &HashSet<String>, at: &At) -> Resul
     for p in e.status.iter().chain(e.status_not.iter()).flatten() {
         if let StatusPattern::Pattern(s) = p {
             if parse_status_pattern(s).is_none() {
-                return Err(at(s, format!("status pattern `{s}` must be a code or like \"4xx\"")));
+                return Err(at(
+                    s,
+                    format!("status pattern `{s}` must be a code or like \"4xx\""),
+                ));
             }
         }
         if let StatusPattern::Code(c) = p {
             if !(100..=599).contains(c) {
-                return Err(at(&c.to_string(), format!("status {c} is not an HTTP status code")));
+                return Err(at(
+                    &c.to_string(),
+                    format!("status {c} is not an HTTP status code"),
+                ));
             }
         }
     }
     for (pointer, m) in &e.json {
         if !(pointer.is_empty() || pointer.starts_with('/')) {
-            return Err(at(pointer, format!("JSON pointer `{pointer}` must be empty or start with `/`")));
+            return Err(at(
+                pointer,
+                format!("JSON pointer `{pointer}` must be empty or start with `/`"),
+            ));
         }
         validate_matcher(m, known, at)?;
     }
@@ -365,7 +495,9 @@ fn validate_expect(e: &model::Expect, known: &HashSet<String>, at: &At) -> Resul
         validate_matcher(m, known, at)?;
     }
     if let Some(c) = &e.challenge {
-        c.params.values().try_for_each(|m| validate_matcher(m, known, at))?;
+        c.params
+            .values()
+            .try_for_each(|m| validate_matcher(m, known, at))?;
     }
     if let Some(u) = &e.no_redirect_to {
         check_refs(u, known, at)?;
@@ -377,14 +509,24 @@ fn validate_matcher(m: &Matcher, known: &HashSet<String>, at: &At) -> Result<(),
     for re in m.matches.iter().chain(m.not_matches.iter()) {
         regex::Regex::new(re).map_err(|e| at(re, format!("bad regular expression: {e}")))?;
     }
-    for v in m.equals.iter().chain(m.not_equals.iter()).chain(m.contains.iter()).chain(m.not_contains.iter()).chain(m.one_of.iter().flatten()) {
+    for v in m
+        .equals
+        .iter()
+        .chain(m.not_equals.iter())
+        .chain(m.contains.iter())
+        .chain(m.not_contains.iter())
+        .chain(m.one_of.iter().flatten())
+    {
         check_toml_refs(v, known, at)?;
     }
     if let Some(why) = &m.why {
         check_refs(why, known, at)?;
     }
     if m.present == Some(true) && m.absent == Some(true) {
-        return Err(at("absent", "a matcher cannot require both `present` and `absent`".to_string()));
+        return Err(at(
+            "absent",
+            "a matcher cannot require both `present` and `absent`".to_string(),
+        ));
     }
     if let Some(each) = &m.each {
         validate_matcher(each, known, at)?;
@@ -445,7 +587,10 @@ expect.json."/error" = { equals = "invalid_token" }
         on_disk.sort();
         let mut builtin: Vec<String> = BUILTIN.iter().map(|(f, _)| f.to_string()).collect();
         builtin.sort();
-        assert_eq!(on_disk, builtin, "suite/mod.rs BUILTIN must list every suites/*.toml");
+        assert_eq!(
+            on_disk, builtin,
+            "suite/mod.rs BUILTIN must list every suites/*.toml"
+        );
     }
 
     #[test]
@@ -497,8 +642,14 @@ expect.json."/error" = { equals = "invalid_token" }
     #[test]
     fn bad_patterns_are_refused() {
         assert!(err(&GOOD.replace("\"4xx\"", "\"4yy\"")).contains("status pattern"));
-        assert!(err(&GOOD.replace("{ equals = \"invalid_token\" }", "{ matches = \"(\" }")).contains("bad regular expression"));
+        assert!(
+            err(&GOOD.replace("{ equals = \"invalid_token\" }", "{ matches = \"(\" }"))
+                .contains("bad regular expression")
+        );
         assert!(err(&GOOD.replace("\"/error\"", "\"error\"")).contains("JSON pointer"));
-        assert!(err(&GOOD.replace("revisions = \"all\"", "revisions = \"2024-11-05\"")).contains("unknown MCP revision"));
+        assert!(
+            err(&GOOD.replace("revisions = \"all\"", "revisions = \"2024-11-05\""))
+                .contains("unknown MCP revision")
+        );
     }
 }

@@ -104,6 +104,9 @@ pub enum TokenKind {
 #[serde(deny_unknown_fields)]
 pub struct StepDef {
     pub action: Spanned<ActionKind>,
+    /// How findings of this step are introduced in messages; derived from the request if absent.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub when: Option<When>,
     /// Name under which later steps (and notes) can read this step's exchange: `${name.status}`.

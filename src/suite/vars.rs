@@ -28,14 +28,21 @@ impl std::fmt::Display for Missing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.why {
             Some(why) => write!(f, "needs `{}`: {why}", self.path),
-            None => write!(f, "needs `{}`, which this target does not provide", self.path),
+            None => write!(
+                f,
+                "needs `{}`, which this target does not provide",
+                self.path
+            ),
         }
     }
 }
 
 impl Scope {
     pub fn new(base: Arc<Value>) -> Self {
-        Scope { base, locals: BTreeMap::new() }
+        Scope {
+            base,
+            locals: BTreeMap::new(),
+        }
     }
 
     pub fn set(&mut self, name: &str, value: Value) {
@@ -76,7 +83,10 @@ impl Scope {
             .and_then(|w| w.get(root))
             .and_then(Value::as_str)
             .map(str::to_string);
-        Missing { path: path.to_string(), why }
+        Missing {
+            path: path.to_string(),
+            why,
+        }
     }
 
     /// Replaces every `${path}` in `s`.
@@ -112,9 +122,12 @@ impl Scope {
             toml::Value::Float(f) => Value::from(*f),
             toml::Value::Boolean(b) => Value::Bool(*b),
             toml::Value::Datetime(d) => Value::String(d.to_string()),
-            toml::Value::Array(items) => {
-                Value::Array(items.iter().map(|i| self.resolve(i)).collect::<Result<_, _>>()?)
-            }
+            toml::Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.resolve(i))
+                    .collect::<Result<_, _>>()?,
+            ),
             toml::Value::Table(t) => Value::Object(
                 t.iter()
                     .map(|(k, v)| Ok((k.clone(), self.resolve(v)?)))
@@ -143,9 +156,15 @@ pub fn references(s: &str) -> Result<Vec<&str>, String> {
     let mut rest = s;
     while let Some(start) = rest.find("${") {
         let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| format!("unterminated variable reference in `{s}`"))?;
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unterminated variable reference in `{s}`"))?;
         let path = &after[..end];
-        if path.is_empty() || !path.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        if path.is_empty()
+            || !path
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
             return Err(format!("malformed variable reference `${{{path}}}`"));
         }
         out.push(path);
@@ -171,16 +190,27 @@ mod tests {
     #[test]
     fn interpolates_and_resolves() {
         let s = scope();
-        assert_eq!(s.interpolate("POST ${as.token_endpoint} as ${reg.json.client_id}").unwrap(), "POST https://a/token as c1");
+        assert_eq!(
+            s.interpolate("POST ${as.token_endpoint} as ${reg.json.client_id}")
+                .unwrap(),
+            "POST https://a/token as c1"
+        );
         assert_eq!(s.interpolate("${reg.status}").unwrap(), "201");
-        assert_eq!(s.resolve(&toml::Value::String("${as.scopes}".into())).unwrap(), json!(["x", "y"]));
+        assert_eq!(
+            s.resolve(&toml::Value::String("${as.scopes}".into()))
+                .unwrap(),
+            json!(["x", "y"])
+        );
         assert_eq!(s.get("as.scopes.1"), Some(&json!("y")));
     }
 
     #[test]
     fn missing_variables_carry_discovery_reasons() {
         let err = scope().interpolate("${prm.resource}").unwrap_err();
-        assert_eq!(err.to_string(), "needs `prm.resource`: no protected resource metadata was found");
+        assert_eq!(
+            err.to_string(),
+            "needs `prm.resource`: no protected resource metadata was found"
+        );
         assert!(scope().interpolate("${as.nope}").unwrap_err().why.is_none());
     }
 

@@ -1,0 +1,214 @@
+//! The binary's contract at the command line: usage errors, suite errors, listing, help.
+
+use std::process::{Command, Output};
+
+fn tool(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcp-oauth-conform"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn a_suite_typo_is_located_and_exits_2() {
+    let dir = std::env::temp_dir().join(format!("mcp-oauth-conform-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/suites/rs.toml")).unwrap();
+    let bad = good.replacen("expect.status = [401]", "expect.staus = [401]", 1);
+    let line = bad
+        .lines()
+        .position(|l| l.contains("expect.staus"))
+        .unwrap()
+        + 1;
+    std::fs::write(dir.join("rs.toml"), bad).unwrap();
+    let o = tool(&[
+        "--rs",
+        "http://127.0.0.1:9/mcp",
+        "--suite-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let want = format!("{}:{line}:", dir.join("rs.toml").display());
+    assert!(text(&o).contains(&want), "expected {want} in {}", text(&o));
+    assert!(text(&o).contains("unknown field `staus`"), "{}", text(&o));
+}
+
+#[test]
+fn a_missing_target_is_a_usage_error() {
+    let o = tool(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("missing --rs"), "{}", text(&o));
+    let o = tool(&["--rs", "not a url"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("not an absolute URL"), "{}", text(&o));
+}
+
+#[test]
+fn a_bad_config_file_is_located() {
+    let path =
+        std::env::temp_dir().join(format!("mcp-oauth-conform-cfg-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "[target]\nrs = \"http://127.0.0.1:9/mcp\"\ntimeout = 3\n",
+    )
+    .unwrap();
+    let o = tool(&["--config", path.to_str().unwrap(), "--list"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("{}:3:1", path.display())),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn list_shows_id_level_and_title() {
+    let o = tool(&["--rs", "http://127.0.0.1:9/mcp", "--list", "rs.401"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("rs.401-no-token"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("must") && line.contains("answered 401"),
+        "{line}"
+    );
+    assert_eq!(
+        out.lines().count(),
+        1,
+        "the filter selects one check: {out}"
+    );
+}
+
+#[test]
+fn help_and_version_work() {
+    let o = tool(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let h = text(&o);
+    for needle in [
+        "--rs <URL>",
+        "--as <URL>",
+        "--spec",
+        "--report-dir",
+        "Check selection",
+        "Exit codes",
+        "demo",
+    ] {
+        assert!(h.contains(needle), "--help lacks {needle}:\n{h}");
+    }
+    assert!(
+        !h.contains("--nocapture"),
+        "no-op libtest flags stay hidden"
+    );
+    let o = tool(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o).contains(env!("CARGO_PKG_VERSION")));
+}
+
+fn report_dir(tag: &str) -> String {
+    let d = std::env::temp_dir().join(format!(
+        "mcp-oauth-conform-demo-{tag}-{}",
+        std::process::id()
+    ));
+    d.display().to_string()
+}
+
+#[test]
+fn the_clean_demo_passes_and_writes_the_contract_shape() {
+    let dir = report_dir("clean");
+    let o = tool(&["demo", "--report-dir", &dir]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(r["schema"], 1);
+    assert_eq!(r["tool"]["name"], "mcp-oauth-conform");
+    assert!(
+        r["target"]["rs"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    let checks = r["checks"].as_array().unwrap();
+    let ran = checks.iter().filter(|c| c["verdict"] != "skip").count();
+    assert!(ran >= 60, "only {ran} checks ran");
+    assert_eq!(r["summary"]["fail"], 0);
+    assert_eq!(r["summary"]["error"], 0);
+    for c in checks {
+        for key in [
+            "id",
+            "title",
+            "party",
+            "level",
+            "verdict",
+            "message",
+            "refs",
+            "duration_ms",
+            "exchanges",
+        ] {
+            assert!(c.get(key).is_some(), "{} lacks {key}", c["id"]);
+        }
+    }
+}
+
+#[test]
+fn a_flaw_that_only_costs_a_should_still_exits_1() {
+    let o = tool(&[
+        "demo",
+        "--flaw",
+        "prm-no-scopes",
+        "--report-dir",
+        &report_dir("warn"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("prm.scopes-supported  warn (clean: pass)"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_revision_specific_flaw_is_graded_under_its_revision() {
+    let o = tool(&[
+        "demo",
+        "--flaw",
+        "no-resource-metadata",
+        "--report-dir",
+        &report_dir("rev"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("spec: 2025-06-18"), "{}", text(&o));
+}
+
+#[test]
+fn flaws_are_listed_and_unknown_ones_refused() {
+    let o = tool(&["demo", "--list-flaws"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(
+        out.lines().count(),
+        mcp_oauth_conform::reference::FLAWS.len()
+    );
+    for line in out.lines() {
+        let (name, description) = line
+            .split_once("  ")
+            .unwrap_or_else(|| panic!("`{line}` is not NAME  description"));
+        assert!(
+            !name.contains(' ') && !description.trim().is_empty(),
+            "{line}"
+        );
+    }
+    let o = tool(&["demo", "--flaw", "no-such-flaw"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
