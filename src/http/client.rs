@@ -272,15 +272,8 @@ impl HttpClient {
                     if body.len() + chunk.len() > self.settings.max_body {
                         let take = self.settings.max_body - body.len();
                         body.extend_from_slice(&chunk[..take]);
-                        let (text, _) = evidence_text(&body);
-                        let partial = ResponseRecord {
-                            status,
-                            headers,
-                            body: text,
-                            body_truncated: true,
-                        };
                         return Err((
-                            Some(partial),
+                            Some(partial_record(status, headers, &body)),
                             HttpError::TooLarge {
                                 method,
                                 url,
@@ -296,14 +289,10 @@ impl HttpClient {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    let (text, _) = evidence_text(&body);
-                    let partial = ResponseRecord {
-                        status,
-                        headers,
-                        body: text,
-                        body_truncated: true,
-                    };
-                    return Err((Some(partial), self.classify(&method, &url, &e)));
+                    return Err((
+                        Some(partial_record(status, headers, &body)),
+                        self.classify(&method, &url, &e),
+                    ));
                 }
             }
         }
@@ -339,6 +328,17 @@ impl HttpClient {
                 detail,
             }
         }
+    }
+}
+
+/// Evidence of an answer that was cut off (too large, or broken mid-body).
+fn partial_record(status: u16, headers: Vec<(String, String)>, body: &[u8]) -> ResponseRecord {
+    let (body, _) = evidence_text(body);
+    ResponseRecord {
+        status,
+        headers,
+        body,
+        body_truncated: true,
     }
 }
 
