@@ -58,7 +58,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 Some(p) => config::load_profile(p)?,
                 None => Profile::default(),
             };
-            let cfg = config::build(cli.rs, cli.as_url, profile, cli.run)?;
+            let cfg = config::build(cli.rs, cli.as_url, cli.client, profile, cli.run)?;
             let rt = runtime()?;
             run(&rt, cfg)
         }
@@ -111,7 +111,8 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     let cfg = config::build(
         Some(reference.rs_url()),
         Some(reference.issuer()),
-        Profile::default(),
+        crate::cli::ClientArgs::default(),
+        demo::profile()?,
         run_args,
     )?;
     let listing = cfg.harness.list;
@@ -195,10 +196,10 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
     }
     let started = Instant::now();
     let redactor = Arc::new(Redactor::new());
-    let http = HttpClient::new(cfg.http.clone(), redactor.clone())?;
+    let http = HttpClient::new(cfg.settings.http.clone(), redactor.clone())?;
     let found = rt.block_on(discovery::discover(&http, &cfg.target));
     print_discovery(&cfg, &found);
-    let ctx = Arc::new(RunCtx::new(http, &found, cfg.strict));
+    let ctx = Arc::new(rt.block_on(RunCtx::new(http, &found, &cfg.settings))?);
     let sink = Arc::new(Mutex::new(Vec::new()));
     let trials = runner::trials(
         ctx.clone(),

@@ -38,9 +38,12 @@ pub struct Cli {
     #[arg(long = "as", value_name = "URL", env = "MCP_CONFORM_AS")]
     pub as_url: Option<String>,
 
-    /// Target profile (TOML): [target] rs/as/spec, [http] timeout_secs/max_body_bytes
+    /// Target profile (TOML): [target], [http], [client], [agent] with its login script
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    #[command(flatten, next_help_heading = "Client and user agent")]
+    pub client: ClientArgs,
 
     #[command(flatten)]
     pub run: RunArgs,
@@ -71,6 +74,43 @@ pub struct RunArgs {
 
     #[command(flatten, next_help_heading = "Check selection (as in cargo test)")]
     pub harness: libtest_mimic::Arguments,
+}
+
+/// How the tool gets a client and gets past the login.
+#[derive(Debug, Default, Args)]
+pub struct ClientArgs {
+    /// A pre-registered client (default: registered by dynamic client registration)
+    #[arg(long, value_name = "ID", env = "MCP_CONFORM_CLIENT_ID")]
+    pub client_id: Option<String>,
+
+    /// Its secret, for a confidential client (prefer the environment variable)
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "MCP_CONFORM_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub client_secret: Option<String>,
+
+    /// Its registered redirect URI(s) (default: http://127.0.0.1:<port>/callback, any port)
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+
+    /// How to get past login and consent: follow, form (login script in --config), command, interactive
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    pub agent: Option<crate::agent::Mode>,
+}
+
+fn parse_mode(s: &str) -> Result<crate::agent::Mode, String> {
+    match s {
+        "follow" => Ok(crate::agent::Mode::Follow),
+        "form" => Ok(crate::agent::Mode::Form),
+        "command" => Ok(crate::agent::Mode::Command),
+        "interactive" => Ok(crate::agent::Mode::Interactive),
+        other => Err(format!(
+            "unknown agent mode `{other}` (follow, form, command, interactive)"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]

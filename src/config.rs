@@ -7,10 +7,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::cli::RunArgs;
+use crate::agent::{AgentConfig, Mode};
+use crate::cli::{ClientArgs, RunArgs};
 use crate::discovery::Target;
 use crate::http::HttpSettings;
 use crate::revision::Revision;
+use crate::runner::RunSettings;
+use crate::session::ClientConfig;
 use crate::suite::{LoadError, Suite, line_col};
 
 /// Concurrency when `--test-threads` is not given: checks wait on the network, not the CPU.
@@ -27,15 +30,14 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Suite(#[from] LoadError),
 }
 
 pub struct RunConfig {
     pub target: Target,
     pub report_dir: PathBuf,
-    pub strict: bool,
-    pub http: HttpSettings,
+    pub settings: RunSettings,
     pub suite: Suite,
     pub harness: libtest_mimic::Arguments,
 }
@@ -48,6 +50,10 @@ pub struct Profile {
     pub target: ProfileTarget,
     #[serde(default)]
     pub http: ProfileHttp,
+    #[serde(default)]
+    pub client: ClientConfig,
+    #[serde(default)]
+    pub agent: AgentConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +106,7 @@ fn parse_url(flag: &str, raw: &str) -> Result<Url, ConfigError> {
 pub fn build(
     rs: Option<String>,
     as_url: Option<String>,
+    client: ClientArgs,
     profile: Profile,
     run: RunArgs,
 ) -> Result<RunConfig, ConfigError> {
@@ -133,6 +140,7 @@ pub fn build(
     };
     let mut harness = run.harness;
     harness.test_threads.get_or_insert(DEFAULT_THREADS);
+    let mode = client.agent;
     Ok(RunConfig {
         target: Target {
             rs_raw,
@@ -141,9 +149,66 @@ pub fn build(
             spec,
         },
         report_dir: run.report_dir,
-        strict: run.strict,
-        http,
+        settings: RunSettings {
+            http,
+            strict: run.strict,
+            client: client_config(client, profile.client)?,
+            agent: agent_config(mode, profile.agent)?,
+        },
         suite,
         harness,
     })
+}
+
+/// Command-line client options override the profile's `[client]`.
+fn client_config(args: ClientArgs, mut c: ClientConfig) -> Result<ClientConfig, ConfigError> {
+    if args.client_id.is_some() {
+        c.id = args.client_id;
+    }
+    if args.client_secret.is_some() {
+        c.secret = args.client_secret;
+    }
+    if !args.redirect_uris.is_empty() {
+        c.redirect_uris = args.redirect_uris;
+    }
+    for r in &c.redirect_uris {
+        // Private-use schemes are allowed here: only absoluteness and the fragment are checked.
+        let u = Url::parse(r).map_err(|e| {
+            ConfigError::Usage(format!("redirect URI {r:?} is not an absolute URI: {e}"))
+        })?;
+        if u.fragment().is_some() {
+            return Err(ConfigError::Usage(format!(
+                "redirect URI {r:?} must not have a fragment"
+            )));
+        }
+    }
+    if (c.secret.is_some() || c.secret_env.is_some()) && c.id.is_none() {
+        return Err(ConfigError::Usage(
+            "a client secret needs a client id (--client-id)".into(),
+        ));
+    }
+    Ok(c)
+}
+
+fn agent_config(mode: Option<Mode>, mut agent: AgentConfig) -> Result<AgentConfig, ConfigError> {
+    if let Some(m) = mode {
+        agent.mode = m;
+    }
+    for (i, step) in agent.steps.iter().enumerate() {
+        for re in step.url.iter().chain(step.contains.iter()) {
+            regex::Regex::new(re).map_err(|e| {
+                ConfigError::Usage(format!(
+                    "[[agent.login]] #{}: bad regular expression: {e}",
+                    i + 1
+                ))
+            })?;
+        }
+    }
+    if agent.mode == Mode::Command && agent.command.is_empty() {
+        return Err(ConfigError::Usage(
+            "agent mode `command` needs `command = [\"program\", …]` under [agent] in --config"
+                .into(),
+        ));
+    }
+    Ok(agent)
 }

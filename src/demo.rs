@@ -11,6 +11,15 @@ use crate::revision::Revision;
 use crate::runner::outcome::CheckOutcome;
 use crate::runner::verdict::Verdict;
 
+/// The target profile `demo` runs with: the reference server's login script.
+pub const PROFILE: &str = include_str!("../fixtures/profiles/reference.toml");
+
+pub fn profile() -> Result<crate::config::Profile, crate::config::ConfigError> {
+    toml::from_str(PROFILE).map_err(|e| {
+        crate::config::ConfigError::Usage(format!("fixtures/profiles/reference.toml: {e}"))
+    })
+}
+
 /// Flaws that break a rule of one revision only, and the revision that shows them.
 pub const FLAW_SPECS: &[(&str, Revision)] = &[
     ("no-resource-metadata", Revision::R2025_06_18),

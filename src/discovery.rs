@@ -399,7 +399,7 @@ impl Builder {
         let (exchanges, result) = http.send_following(&req, MAX_REDIRECTS).await;
         self.exchanges.extend(exchanges);
         let outcome = match result {
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.brief()),
             Ok(resp) if (300..400).contains(&resp.status) => {
                 Err(format!("still redirecting after {MAX_REDIRECTS} redirects"))
             }

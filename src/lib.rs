@@ -4,6 +4,7 @@
 //! moves from `action`) → `report`. Reporters never touch the network.
 
 pub mod action;
+pub mod agent;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod oauth;
 pub mod report;
 pub mod revision;
 pub mod runner;
+pub mod session;
 pub mod suite;
 
 pub use mcp_oauth_reference as reference;

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -49,25 +49,26 @@ struct Outcome {
 
 fn run_tool(rs: &str) -> Outcome {
     let dir = tempdir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-oauth-conform"))
+    let child = Command::new(env!("CARGO_BIN_EXE_mcp-oauth-conform"))
         .args(["--rs", rs, "--timeout", "2", "--report-dir"])
         .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        if started.elapsed() > DEADLINE {
-            child.kill().unwrap();
+    let pid = child.id();
+    // Output is drained while the tool runs (it can print more than a pipe holds).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(DEADLINE) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
             panic!("mcp-oauth-conform --rs {rs} did not finish within {DEADLINE:?}");
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
+    };
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(

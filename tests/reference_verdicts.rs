@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use libtest_mimic::{Arguments, Failed, Trial};
 use mcp_oauth_conform::demo::{self, Expected};
 use mcp_oauth_conform::discovery::Target;
-use mcp_oauth_conform::http::HttpSettings;
 use mcp_oauth_conform::reference::{FLAWS, Options, Reference};
 use mcp_oauth_conform::revision::Revision;
 use mcp_oauth_conform::runner::{
@@ -78,7 +77,13 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
             as_raw: Some(reference.issuer()),
             spec: Some(s.spec),
         };
-        let run = runner::run_target(&target, HttpSettings::default(), &suite.checks, false, 16)
+        let profile = demo::profile().map_err(|e| e.to_string())?;
+        let settings = runner::RunSettings {
+            agent: profile.agent,
+            client: profile.client,
+            ..Default::default()
+        };
+        let run = runner::run_target(&target, settings, &suite.checks, 16)
             .await
             .map_err(|e| e.to_string());
         reference.shutdown().await;

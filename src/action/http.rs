@@ -1,6 +1,6 @@
 //! `http`: any request, built from the step's method, URL, query, headers and body.
 
-use super::{ActionCtx, StepError, StepResult, observe};
+use super::{ActionCtx, StepError, StepResult, observe_with_json};
 use crate::http::Request;
 use crate::suite::model::StepDef;
 use crate::suite::vars::Scope;
@@ -21,14 +21,7 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
         .await;
     let outcome = match result {
         Err(e) => Err(StepError::Http(e)),
-        Ok(resp) => {
-            let json = if resp.body.is_empty() {
-                Err("the body is empty".to_string())
-            } else {
-                serde_json::from_slice(&resp.body).map_err(|e| e.to_string())
-            };
-            observe(step, resp, json)
-        }
+        Ok(resp) => observe_with_json(step, resp),
     };
     StepResult { exchanges, outcome }
 }

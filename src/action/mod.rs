@@ -2,12 +2,16 @@
 //! request from the step's parameters and the check's variables, sends it, and reports what it
 //! observed. Expectations are evaluated by the caller.
 
+mod authorize;
 mod http;
 mod mcp;
+mod token;
+
+pub use authorize::{random_token, s256, same_endpoint};
 
 use crate::http::{Exchange, HttpClient, HttpError, Response};
 use crate::revision::Revision;
-use crate::suite::expect::Observed;
+use crate::suite::expect::{Finding, Observed};
 use crate::suite::model::{ActionKind, StatusPattern, StepDef};
 use crate::suite::vars::{Missing, Scope};
 
@@ -15,30 +19,36 @@ use crate::suite::vars::{Missing, Scope};
 pub struct ActionCtx<'a> {
     pub http: &'a HttpClient,
     pub revision: Revision,
+    pub session: &'a crate::session::Session,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
     /// The check cannot run here: a variable it needs is missing.
-    #[error("{0}")]
+    #[error(transparent)]
     Missing(#[from] Missing),
     /// No usable answer: the check's verdict is `error`.
-    #[error("{0}")]
+    #[error(transparent)]
     Http(#[from] HttpError),
     #[error("{0}")]
     RateLimited(String),
+    /// Something the check needs cannot be had here (no client, no agent): `skip`.
+    #[error("{0}")]
+    Precondition(String),
 }
 
 pub struct StepResult {
     pub exchanges: Vec<Exchange>,
-    pub outcome: Result<(Observed, Option<String>), StepError>,
+    /// What the step observed, the URL it observed it at, and findings the action itself makes
+    /// whatever the step expects (a redirect to an unregistered URI, say).
+    pub outcome: Result<(Observed, Option<String>, Vec<Finding>), StepError>,
 }
 
 pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
     match step.action.get_ref() {
         ActionKind::Inspect => {
             let outcome = inspect(step, scope)
-                .map(|o| (o, None))
+                .map(|o| (o, None, Vec::new()))
                 .map_err(StepError::from);
             StepResult {
                 exchanges: Vec::new(),
@@ -47,6 +57,8 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
         }
         ActionKind::Http => http::run(ctx, step, scope).await,
         ActionKind::Mcp => mcp::run(ctx, step, scope).await,
+        ActionKind::Authorize => authorize::run(ctx, step, scope).await,
+        ActionKind::Token => token::run(ctx, step, scope).await,
     }
 }
 
@@ -72,6 +84,7 @@ pub fn describe(step: &StepDef, url: Option<&str>) -> Option<String> {
             Some(format!("{method} {path}"))
         }
         ActionKind::Mcp => Some(mcp::describe(step)),
+        ActionKind::Authorize | ActionKind::Token => None,
     }
 }
 
@@ -91,7 +104,7 @@ fn observe(
     step: &StepDef,
     resp: Response,
     json: Result<serde_json::Value, String>,
-) -> Result<(Observed, Option<String>), StepError> {
+) -> Result<(Observed, Option<String>, Vec<Finding>), StepError> {
     let wants_429 = step
         .expect
         .status
@@ -118,5 +131,24 @@ fn observe(
             json,
         },
         url,
+        Vec::new(),
     ))
+}
+
+/// `observe` for an answer whose body should be JSON.
+fn observe_with_json(
+    step: &StepDef,
+    resp: Response,
+) -> Result<(Observed, Option<String>, Vec<Finding>), StepError> {
+    let json = if resp.body.is_empty() {
+        Err("the body is empty".to_string())
+    } else {
+        serde_json::from_slice(&resp.body).map_err(|e| e.to_string())
+    };
+    observe(step, resp, json)
+}
+
+/// A variable's value as request text.
+fn text(v: &serde_json::Value) -> String {
+    crate::suite::vars::display(v)
 }

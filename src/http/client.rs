@@ -104,6 +104,21 @@ pub enum HttpError {
     },
 }
 
+impl HttpError {
+    /// The error without the method and URL, for messages that name the URL already.
+    pub fn brief(&self) -> String {
+        match self {
+            HttpError::Build { detail, .. } => format!("invalid request: {detail}"),
+            HttpError::Timeout { secs, .. } => format!("no answer within {secs} s"),
+            HttpError::Connect { detail, .. } => format!("connection failed: {detail}"),
+            HttpError::TooLarge { limit, .. } => {
+                format!("the response body exceeds the {limit}-byte limit")
+            }
+            HttpError::Other { detail, .. } => detail.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     pub timeout: Duration,
@@ -342,18 +357,16 @@ fn partial_record(status: u16, headers: Vec<(String, String)>, body: &[u8]) -> R
     }
 }
 
-/// The error with its causes, which is where reqwest keeps the useful part.
+/// What went wrong, briefly: reqwest's outer messages repeat the URL the caller already names,
+/// so the root cause is what counts ("Connection refused (os error 111)").
 fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
+    let mut root = e.to_string();
     let mut cur = e.source();
     while let Some(s) = cur {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
+        root = s.to_string();
         cur = s.source();
     }
-    parts.join(": ")
+    root
 }
 
 impl HttpClient {

@@ -67,6 +67,7 @@ async fn grade(
     let actx = ActionCtx {
         http: &ctx.http,
         revision: ctx.revision,
+        session: &ctx.session,
     };
     let mut findings: Vec<Finding> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
@@ -80,17 +81,32 @@ async fn grade(
         ran += 1;
         let result = action::run(&actx, step, &scope).await;
         exchanges.extend(result.exchanges);
-        let (seen, url) = match result.outcome {
+        let (seen, url, action_findings) = match result.outcome {
             Ok(o) => o,
             Err(StepError::Missing(m)) => return (Verdict::Skip, m.to_string()),
+            Err(StepError::Precondition(why)) => return (Verdict::Skip, why),
             Err(e) => return (Verdict::Error, e.to_string()),
         };
         let step_level = step.level.unwrap_or(level);
         let label = (check.steps.len() > 1)
             .then(|| action::describe(step, url.as_deref()))
             .flatten();
-        match expect::evaluate(&step.expect, &seen, &scope, step_level, ctx.judge) {
-            Ok(f) => findings.extend(f.into_iter().map(|mut f| {
+        // `${this.…}` in an expectation's text reads the step's own observation.
+        let value = seen.to_value(url.as_deref());
+        scope.set("this", value.clone());
+        let evaluated = expect::evaluate(&step.expect, &seen, &scope, step_level, ctx.judge);
+        scope.unset("this");
+        // A flow that did not come back explains itself: where the user agent stopped, and why.
+        if let (Ok(f), Some(why)) = (
+            &evaluated,
+            seen.json.as_ref().ok().and_then(|j| j.get("stopped")),
+        ) {
+            if !f.is_empty() {
+                notes.push(format!("user agent: {}", crate::suite::vars::display(why)));
+            }
+        }
+        match evaluated {
+            Ok(f) => findings.extend(action_findings.into_iter().chain(f).map(|mut f| {
                 if let Some(l) = &label {
                     f.text = format!("{l}: {}", f.text);
                 }
@@ -98,7 +114,6 @@ async fn grade(
             })),
             Err(m) => return (Verdict::Skip, m.to_string()),
         }
-        let value = seen.to_value(url.as_deref());
         if let Some(note) = &step.note {
             scope.set("this", value.clone());
             if let Ok(text) = scope.interpolate(note) {
@@ -143,6 +158,18 @@ fn when_holds(w: &When, scope: &Scope, ctx: &RunCtx) -> bool {
         };
         if !holds {
             return false;
+        }
+    }
+    for (path, unwanted) in &w.lacks {
+        if let (Some(have), Some(unwanted)) = (scope.get(path), resolve(unwanted)) {
+            let has = match have {
+                serde_json::Value::Array(a) => a.contains(&unwanted),
+                serde_json::Value::String(s) => s.contains(&display(&unwanted)),
+                _ => false,
+            };
+            if has {
+                return false;
+            }
         }
     }
     w.equals.iter().all(|(path, want)| {

@@ -21,6 +21,7 @@ use verdict::Verdict;
 /// Everything a check can read. Built once, after discovery; never written during the run.
 pub struct RunCtx {
     pub http: HttpClient,
+    pub session: crate::session::Session,
     pub vars: Arc<serde_json::Value>,
     pub revision: Revision,
     pub strict: bool,
@@ -87,17 +88,35 @@ pub struct InProcessRun {
     pub requests: u64,
 }
 
+/// What a run needs besides its target: how to reach and authorize against it.
+#[derive(Clone, Debug, Default)]
+pub struct RunSettings {
+    pub http: crate::http::HttpSettings,
+    pub strict: bool,
+    pub agent: crate::agent::AgentConfig,
+    pub client: crate::session::ClientConfig,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+    #[error("cannot listen on a loopback port for the redirect URI: {0}")]
+    Listener(std::io::Error),
+    #[error("{0}")]
+    Client(String),
+}
+
 pub async fn run_target(
     target: &crate::discovery::Target,
-    settings: crate::http::HttpSettings,
+    settings: RunSettings,
     checks: &[Check],
-    strict: bool,
     concurrency: usize,
-) -> Result<InProcessRun, crate::http::HttpError> {
+) -> Result<InProcessRun, SetupError> {
     let redactor = Arc::new(crate::http::Redactor::new());
-    let http = HttpClient::new(settings, redactor.clone())?;
+    let http = HttpClient::new(settings.http.clone(), redactor.clone())?;
     let discovery = crate::discovery::discover(&http, target).await;
-    let ctx = Arc::new(RunCtx::new(http, &discovery, strict));
+    let ctx = Arc::new(RunCtx::new(http, &discovery, &settings).await?);
     let outcomes = run_all(ctx.clone(), checks, concurrency).await;
     let requests = ctx.http.requests_sent();
     Ok(InProcessRun {
@@ -109,20 +128,47 @@ pub async fn run_target(
 }
 
 impl RunCtx {
-    pub fn new(http: HttpClient, found: &crate::discovery::Discovery, strict: bool) -> RunCtx {
+    pub async fn new(
+        http: HttpClient,
+        found: &crate::discovery::Discovery,
+        settings: &RunSettings,
+    ) -> Result<RunCtx, SetupError> {
         let loopback = found
             .vars
             .pointer("/run/loopback")
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false);
-        RunCtx {
+        let callback = Arc::new(
+            crate::agent::CallbackListener::start()
+                .await
+                .map_err(SetupError::Listener)?,
+        );
+        let agent = crate::agent::Agent {
+            config: settings.agent.clone(),
+            callback: Some(callback.clone()),
+        };
+        // MCP clients send the canonical server URI as `resource` from 2025-06-18 on.
+        let resource = (found.revision >= Revision::R2025_06_18)
+            .then(|| {
+                found
+                    .vars
+                    .pointer("/rs/url")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string)
+            })
+            .flatten();
+        let session =
+            crate::session::Session::new(agent, callback, &settings.client, &found.vars, resource)
+                .map_err(SetupError::Client)?;
+        Ok(RunCtx {
             http,
+            session,
             vars: Arc::new(found.vars.clone()),
             revision: found.revision,
-            strict,
+            strict: settings.strict,
             judge: Judge {
                 allow_loopback_http: loopback,
             },
-        }
+        })
     }
 }

@@ -143,6 +143,38 @@ pub fn evaluate(
     if e.jwks_public == Some(true) {
         ev.jwks_public(seen, level);
     }
+    if !e.any_of.is_empty() {
+        let mut alternatives = Vec::new();
+        for alt in &e.any_of {
+            let f = evaluate(alt, seen, scope, level, judge)?;
+            if f.is_empty() {
+                alternatives.clear();
+                break;
+            }
+            alternatives.push(f);
+        }
+        if !alternatives.is_empty() {
+            let worst = alternatives
+                .iter()
+                .flatten()
+                .map(|f| f.level)
+                .max()
+                .unwrap_or(level);
+            let each: Vec<String> = alternatives
+                .iter()
+                .map(|f| {
+                    f.iter()
+                        .map(|x| x.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .collect();
+            ev.push(
+                worst,
+                format!("none of the alternatives holds: {}", each.join(" | ")),
+            );
+        }
+    }
     if let Some(uri) = &e.no_redirect_to {
         let uri = scope.interpolate(uri)?;
         if let (Some(s), Some(loc)) = (seen.status, seen.header_joined("location")) {
@@ -351,6 +383,35 @@ impl Eval<'_> {
             };
             if empty {
                 self.push(level, format!("{label} is empty"));
+            }
+        }
+        if m.at_least.is_some() || m.at_most.is_some() {
+            match v.as_f64() {
+                Some(n) if m.at_least.is_some_and(|min| n < min) => self.push(
+                    level,
+                    format!(
+                        "{label} is {n}, expected at least {}",
+                        m.at_least.unwrap_or_default()
+                    ),
+                ),
+                Some(n) if m.at_most.is_some_and(|max| n > max) => self.push(
+                    level,
+                    format!(
+                        "{label} is {n}, expected at most {}",
+                        m.at_most.unwrap_or_default()
+                    ),
+                ),
+                Some(_) => {}
+                None => self.push(level, format!("{label} is {}, expected a number", show(v))),
+            }
+        }
+        if let Some(min) = m.min_length {
+            let n = display(v).chars().count();
+            if n < min {
+                self.push(
+                    level,
+                    format!("{label} is {n} characters long, expected at least {min}"),
+                );
             }
         }
         self.url_rules(label, v, m, level);
@@ -583,6 +644,9 @@ impl Matcher {
             || self.matches.is_some()
             || self.kind.is_some()
             || self.non_empty.is_some()
+            || self.at_least.is_some()
+            || self.at_most.is_some()
+            || self.min_length.is_some()
             || self.secure_url.is_some()
             || self.absolute_url.is_some()
             || self.each.is_some()

@@ -28,6 +28,13 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/authz.toml", include_str!("../../suites/authz.toml")),
     ("suites/dcr.toml", include_str!("../../suites/dcr.toml")),
     ("suites/fuzz.toml", include_str!("../../suites/fuzz.toml")),
+    ("suites/pkce.toml", include_str!("../../suites/pkce.toml")),
+    (
+        "suites/redirect.toml",
+        include_str!("../../suites/redirect.toml"),
+    ),
+    ("suites/iss.toml", include_str!("../../suites/iss.toml")),
+    ("suites/token.toml", include_str!("../../suites/token.toml")),
 ];
 
 /// Top-level variables that discovery provides. Anything else a suite names must be saved by an
@@ -43,6 +50,12 @@ pub const DISCOVERY_ROOTS: &[&str] = &[
     "as",
     "as_discovery",
 ];
+
+/// Variables an `authorize` or `token` step provides while it builds its request: the fresh PKCE
+/// values (`pkce.verifier`, `pkce.challenge`, `pkce.verifier2`) and the client it uses
+/// (`client.client_id`, `client.redirect_uri`, …), and the flow's defaults (`flow.scope`,
+/// `flow.resource`).
+pub const FLOW_ROOTS: &[&str] = &["pkce", "client", "flow"];
 
 #[derive(Clone, Debug)]
 pub struct Check {
@@ -85,7 +98,7 @@ pub struct SuiteError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{0}")]
+    #[error(transparent)]
     Suite(#[from] SuiteError),
     #[error("cannot read suite folder {path}: {source}")]
     Io {
@@ -321,6 +334,15 @@ fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result
             format!("`{field}` does not apply to action `{name}`"),
         )
     };
+    let flow_fields = step.client.is_some()
+        || !step.set.is_empty()
+        || !step.omit.is_empty()
+        || !step.add.is_empty()
+        || step.login.is_some()
+        || step.unregistered.is_some()
+        || step.from.is_some()
+        || step.grant.is_some()
+        || step.auth.is_some();
     let has_request_fields = step.method.is_some()
         || step.url.is_some()
         || !step.query.is_empty()
@@ -329,7 +351,65 @@ fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result
         || step.json.is_some()
         || step.form.is_some()
         || step.follow.is_some();
+    if flow_fields && !matches!(action, ActionKind::Authorize | ActionKind::Token) {
+        return Err(at(
+            "action",
+            format!(
+                "`client`, `set`, `omit`, `add`, `login`, `unregistered`, `from`, `grant` and `auth` belong to `authorize` and `token` steps, not `{name}`"
+            ),
+        ));
+    }
     match action {
+        ActionKind::Authorize | ActionKind::Token => {
+            for (field, set) in [
+                ("rpc", step.rpc.is_some()),
+                ("params", step.params.is_some()),
+                ("token", step.token.is_some()),
+                ("authorization", step.authorization.is_some()),
+                ("session", step.session.is_some()),
+                ("value", step.value.is_some()),
+                ("body", step.body.is_some()),
+                ("json", step.json.is_some()),
+                ("form", step.form.is_some()),
+            ] {
+                if set {
+                    return Err(misplaced(field));
+                }
+            }
+            if action == ActionKind::Authorize
+                && (step.from.is_some() || step.grant.is_some() || step.auth.is_some())
+            {
+                return Err(at(
+                    "action",
+                    "`from`, `grant` and `auth` belong to `token` steps".into(),
+                ));
+            }
+            if action == ActionKind::Token && (step.login.is_some() || step.unregistered.is_some())
+            {
+                return Err(at(
+                    "action",
+                    "`login` and `unregistered` belong to `authorize` steps".into(),
+                ));
+            }
+            if action == ActionKind::Token {
+                // The grant's main parameter comes from `from` unless the step gives it itself.
+                let main = match step.grant.as_deref().unwrap_or("authorization_code") {
+                    "authorization_code" => Some("code"),
+                    "refresh_token" => Some("refresh_token"),
+                    _ => None,
+                };
+                let given = main
+                    .is_some_and(|m| step.set.contains_key(m) || step.omit.iter().any(|o| o == m));
+                if step.from.is_some() || (main.is_some() && !given) {
+                    check_path(step.from.as_deref().unwrap_or("auth"), known, at)?;
+                }
+            }
+            let mut flow = known.clone();
+            flow.extend(FLOW_ROOTS.iter().map(|s| s.to_string()));
+            for v in step.set.values().chain(step.add.iter().map(|[_, v]| v)) {
+                check_refs(v, &flow, at)?;
+            }
+        }
         ActionKind::Http => {
             if step.url.is_none() {
                 return Err(at("action", "an `http` step needs `url`".to_string()));
@@ -428,7 +508,10 @@ fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result
     for v in step.json.iter().chain(step.params.iter()) {
         check_toml_refs(v, known, at)?;
     }
-    validate_expect(&step.expect, known, at)?;
+    // Expectations and notes may read the step's own observation as `${this.…}`.
+    let mut with_this = known.clone();
+    with_this.insert("this".into());
+    validate_expect(&step.expect, &with_this, at)?;
     if let Some(note) = &step.note {
         known.insert("this".into());
         let r = check_refs(note, known, at);
@@ -454,10 +537,16 @@ fn validate_when(w: &model::When, known: &HashSet<String>, at: &At) -> Result<()
         .chain(&w.absent)
         .chain(w.contains.keys())
         .chain(w.equals.keys())
+        .chain(w.lacks.keys())
     {
         check_path(p, known, at)?;
     }
-    for v in w.contains.values().chain(w.equals.values()) {
+    for v in w
+        .contains
+        .values()
+        .chain(w.equals.values())
+        .chain(w.lacks.values())
+    {
         check_toml_refs(v, known, at)?;
     }
     Ok(())
@@ -501,6 +590,9 @@ fn validate_expect(e: &model::Expect, known: &HashSet<String>, at: &At) -> Resul
     }
     if let Some(u) = &e.no_redirect_to {
         check_refs(u, known, at)?;
+    }
+    for alt in &e.any_of {
+        validate_expect(alt, known, at)?;
     }
     Ok(())
 }

@@ -70,6 +70,10 @@ pub enum ActionKind {
     Mcp,
     /// No request: assert on a variable (discovery results, an earlier step).
     Inspect,
+    /// An authorization request, taken through the user agent to the redirect back.
+    Authorize,
+    /// A token request (authorization code, refresh token, or any grant).
+    Token,
 }
 
 impl ActionKind {
@@ -78,6 +82,8 @@ impl ActionKind {
             ActionKind::Http => "http",
             ActionKind::Mcp => "mcp",
             ActionKind::Inspect => "inspect",
+            ActionKind::Authorize => "authorize",
+            ActionKind::Token => "token",
         }
     }
 }
@@ -156,8 +162,57 @@ pub struct StepDef {
     #[serde(default)]
     pub value: Option<String>,
 
+    // authorize and token
+    /// Which client makes the request (default: `main`; a token step: the authorize step's).
+    #[serde(default)]
+    pub client: Option<crate::session::ClientKind>,
+    /// Parameters to set (replacing the default value, or added); an empty string sends `k=`.
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Default parameters to leave out.
+    #[serde(default)]
+    pub omit: Vec<String>,
+    /// Parameters appended after all others, duplicates included: `[["redirect_uri", "…"]]`.
+    #[serde(default)]
+    pub add: Vec<[String; 2]>,
+    /// authorize: may the user agent log in and consent (default true)?
+    #[serde(default)]
+    pub login: Option<bool>,
+    /// authorize: how a redirect to a URI the client never registered is graded (default must).
+    #[serde(default)]
+    pub unregistered: Option<Level>,
+    /// token: the saved step whose code (authorize) or refresh token (token) is used; default "auth".
+    #[serde(default)]
+    pub from: Option<String>,
+    /// token: `authorization_code` (default), `refresh_token`, or any other grant_type value.
+    #[serde(default)]
+    pub grant: Option<String>,
+    /// token: how the client authenticates (default: as it registered).
+    #[serde(default)]
+    pub auth: Option<ClientAuth>,
+
     #[serde(default)]
     pub expect: Expect,
+}
+
+/// How a token request authenticates its client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientAuth {
+    /// As the client registered.
+    Registered,
+    /// `client_id` in the body and nothing else.
+    None,
+    /// HTTP Basic.
+    Basic,
+    /// `client_id` and `client_secret` in the body.
+    Post,
+    /// HTTP Basic and the secret in the body at once.
+    Both,
+    /// `client_id` and `client_secret` in the URL query.
+    Query,
+    /// HTTP Basic with a wrong secret.
+    BasicBogus,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -194,6 +249,9 @@ pub struct When {
     /// Variable → value: the variable equals the value.
     #[serde(default)]
     pub equals: BTreeMap<String, toml::Value>,
+    /// Variable → value: the variable (an array or a string) does not contain the value.
+    #[serde(default)]
+    pub lacks: BTreeMap<String, toml::Value>,
     /// For a check's `applies`: the reason given when the check does not apply.
     #[serde(default)]
     pub why: Option<String>,
@@ -228,6 +286,9 @@ pub struct Expect {
     /// The Location header must not point at this URI (prefix comparison).
     #[serde(default)]
     pub no_redirect_to: Option<String>,
+    /// Alternatives: the step passes when any one of them holds entirely.
+    #[serde(default)]
+    pub any_of: Vec<Expect>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -298,6 +359,14 @@ pub struct Matcher {
     pub kind: Option<JsonType>,
     #[serde(default)]
     pub non_empty: Option<bool>,
+    /// A number at least / at most this.
+    #[serde(default)]
+    pub at_least: Option<f64>,
+    #[serde(default)]
+    pub at_most: Option<f64>,
+    /// A string of at least this many characters.
+    #[serde(default)]
+    pub min_length: Option<usize>,
     /// An absolute `https` URL, or `http` on a loopback host when the run targets loopback.
     #[serde(default)]
     pub secure_url: Option<bool>,

@@ -1,0 +1,213 @@
+//! The user-authorization step: getting from an authorization URL to the redirect back to the
+//! client, past whatever login and consent the authorization server puts in between. How is a
+//! matter of configuration (the target profile's `[agent]`):
+//!
+//! * `follow` — the server redirects back without a page (auto-approving test servers);
+//! * `form` — a cookie-keeping browser fills and submits HTML forms by a declarative login script;
+//! * `command` — an external program gets the URL and prints the URL it was redirected to;
+//! * `interactive` — a person opens the URL; the tool waits on its loopback redirect URI.
+//!
+//! Whatever the mode, the agent never requests a URL outside the origins it may visit (the
+//! authorization endpoint's, plus configured ones): a redirect elsewhere is where it lands.
+
+mod browser;
+pub mod callback;
+mod external;
+pub mod form;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::{Exchange, HttpClient, Response};
+
+pub use callback::CallbackListener;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Follow,
+    Form,
+    Command,
+    Interactive,
+}
+
+/// `[agent]` of a target profile.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    #[serde(default)]
+    pub mode: Mode,
+    /// How long one authorization may take (a person needs longer than a script).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+    /// `command` mode: program and arguments; the authorization URL is appended.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Origins besides the authorization endpoint's that the browser may visit (an upstream
+    /// identity provider's login page, say).
+    #[serde(default)]
+    pub origins: Vec<String>,
+    /// `form` mode: the login script, tried in order on every page.
+    #[serde(default, rename = "login")]
+    pub steps: Vec<LoginStep>,
+}
+
+/// One page of a login script: when the page matches, fill these fields and press this button.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginStep {
+    /// Regular expression the page URL must match.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Regular expression the page body must match.
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// The form's `id` or `name`; default: the first form that has every field named below.
+    #[serde(default)]
+    pub form: Option<String>,
+    /// Field values; `${env.NAME}` reads an environment variable (keep passwords there).
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// The submit button to press, as `{ name = "value" }`; default: the first named one.
+    #[serde(default)]
+    pub submit: BTreeMap<String, String>,
+    /// The page may not appear (a remembered login skips it).
+    #[serde(default)]
+    pub optional: bool,
+}
+
+impl AgentConfig {
+    pub fn timeout(&self) -> Duration {
+        let default = if self.mode == Mode::Interactive {
+            300
+        } else {
+            30
+        };
+        Duration::from_secs(self.timeout_secs.unwrap_or(default))
+    }
+}
+
+/// A page the agent saw on the way.
+#[derive(Clone, Debug, Serialize)]
+pub struct Visit {
+    pub url: String,
+    pub status: u16,
+}
+
+/// Where an authorization ended.
+#[derive(Debug, Default)]
+pub struct Landing {
+    /// The URL the server redirected to outside the visitable origins: the redirect back.
+    pub landed: Option<String>,
+    /// The last response the agent received (a page, or the redirect itself).
+    pub last: Option<Response>,
+    pub visits: Vec<Visit>,
+    /// Status of every redirect that answered a form POST (307 would re-post credentials).
+    pub post_redirects: Vec<u16>,
+    /// Why the agent stopped on a page instead of landing.
+    pub stopped: Option<String>,
+    /// The page it stopped on asks for a password.
+    pub login_page: bool,
+    pub exchanges: Vec<Exchange>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("{0}")]
+    Http(#[from] crate::http::HttpError),
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    External(String),
+}
+
+/// What a single authorization may do.
+pub struct Run<'a> {
+    pub http: &'a HttpClient,
+    pub url: &'a str,
+    /// Origins the browser may request (scheme://host[:port]).
+    pub origins: Vec<String>,
+    /// May the agent log in and consent? If not, it stops at the first page.
+    pub allow_login: bool,
+    /// The `state` sent, so that a listener can tell this authorization's callback apart.
+    pub state: Option<&'a str>,
+}
+
+pub struct Agent {
+    pub config: AgentConfig,
+    pub callback: Option<std::sync::Arc<CallbackListener>>,
+}
+
+impl Agent {
+    pub async fn authorize(&self, run: Run<'_>) -> Result<Landing, AgentError> {
+        let deadline = self.config.timeout();
+        let mut origins = run.origins.clone();
+        origins.extend(
+            self.config
+                .origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_string()),
+        );
+        let run = Run { origins, ..run };
+        // Negative checks that must not log in never need a person or a program.
+        let mode = if run.allow_login {
+            self.config.mode
+        } else {
+            Mode::Follow
+        };
+        let work = async {
+            match mode {
+                Mode::Follow => browser::browse(&run, &[]).await,
+                Mode::Form => browser::browse(&run, &self.config.steps).await,
+                Mode::Command => external::command(&self.config.command, &run).await,
+                Mode::Interactive => {
+                    external::interactive(self.callback.as_deref(), &run, deadline).await
+                }
+            }
+        };
+        match tokio::time::timeout(deadline, work).await {
+            Ok(r) => r,
+            Err(_) => Ok(Landing {
+                stopped: Some(format!(
+                    "the authorization did not come back within {} s",
+                    deadline.as_secs()
+                )),
+                ..Landing::default()
+            }),
+        }
+    }
+}
+
+/// `scheme://host[:port]` of a URL, as the browser's same-origin rule sees it.
+pub fn origin_of(url: &str) -> Option<String> {
+    url::Url::parse(url)
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+}
+
+/// Resolves `${env.NAME}` in a login-script value.
+pub fn expand_env(value: &str) -> Result<String, AgentError> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${env.") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 6..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| AgentError::Config(format!("unterminated ${{env.…}} in `{value}`")))?;
+        let name = &after[..end];
+        let v = std::env::var(name).map_err(|_| {
+            AgentError::Config(format!(
+                "the login script needs the environment variable {name}"
+            ))
+        })?;
+        out.push_str(&v);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}

@@ -1,0 +1,307 @@
+//! What checks share during a run and acquire lazily: OAuth clients (pre-registered, or
+//! registered once each by DCR), the user agent, the loopback redirect URI. Real servers
+//! rate-limit registration, so each kind of client is registered at most once per run, and only
+//! when a check asks for it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+use crate::agent::{Agent, CallbackListener};
+use crate::http::{Exchange, HttpClient, Request};
+
+/// The clients a check can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientKind {
+    /// The client of every ordinary flow: pre-registered if given, else registered by DCR.
+    Main,
+    /// A second public client, for cross-client checks.
+    Second,
+    /// A confidential client authenticating with HTTP Basic.
+    Confidential,
+    /// A confidential client authenticating with credentials in the body.
+    ConfidentialPost,
+    /// A public client whose redirect URI is an https URL the tool does not serve (for redirect
+    /// variants; its callback is never visited).
+    Web,
+    /// A public client with two loopback redirect URIs.
+    Multi,
+    /// A public client whose redirect URI has a query component.
+    Query,
+}
+
+impl ClientKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::Main => "main",
+            ClientKind::Second => "second",
+            ClientKind::Confidential => "confidential",
+            ClientKind::ConfidentialPost => "confidential-post",
+            ClientKind::Web => "web",
+            ClientKind::Multi => "multi",
+            ClientKind::Query => "query",
+        }
+    }
+}
+
+/// A client as the tool uses it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Client {
+    pub kind: ClientKind,
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// `none`, `client_secret_basic` or `client_secret_post`.
+    pub auth_method: String,
+    pub redirect_uris: Vec<String>,
+}
+
+impl Client {
+    pub fn redirect_uri(&self) -> &str {
+        self.redirect_uris
+            .first()
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+    pub fn to_value(&self) -> Value {
+        json!({"client_id": self.client_id, "auth_method": self.auth_method, "redirect_uri": self.redirect_uri(), "redirect_uris": self.redirect_uris, "kind": self.kind.as_str()})
+    }
+}
+
+/// `[client]` of a target profile, or `--client-id` and friends.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub id: Option<String>,
+    /// Prefer `secret_env` in files kept in version control.
+    pub secret: Option<String>,
+    pub secret_env: Option<String>,
+    /// Default: `client_secret_basic` with a secret, `none` without.
+    pub auth_method: Option<String>,
+    /// Default: the tool's loopback redirect URI (register `http://127.0.0.1/callback`; the port
+    /// varies per run, which OAuth 2.1 allows for loopback redirect URIs).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Scopes to request; default: the challenge's `scope`, else the resource's `scopes_supported`.
+    pub scope: Option<String>,
+}
+
+pub struct Session {
+    pub agent: Agent,
+    pub callback: Arc<CallbackListener>,
+    registration_endpoint: Option<String>,
+    why_no_registration: String,
+    preconfigured: Option<Client>,
+    /// The scope ordinary flows request.
+    pub scope: Option<String>,
+    /// The `resource` flows send (2025-06-18 and later).
+    pub resource: Option<String>,
+    cells: BTreeMap<ClientKind, OnceCell<Result<Arc<Client>, String>>>,
+    exchanges: Mutex<Vec<Exchange>>,
+}
+
+impl Session {
+    pub fn new(
+        agent: Agent,
+        callback: Arc<CallbackListener>,
+        config: &ClientConfig,
+        vars: &Value,
+        resource: Option<String>,
+    ) -> Result<Session, String> {
+        let registration_endpoint = vars
+            .pointer("/as/registration_endpoint")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let why_no_registration = match vars.pointer("/_why/as").and_then(Value::as_str) {
+            Some(why) => why.to_string(),
+            None => "the authorization server advertises no registration_endpoint".to_string(),
+        };
+        let preconfigured = match &config.id {
+            None => None,
+            Some(id) => {
+                let secret = match (&config.secret, &config.secret_env) {
+                    (Some(s), _) => Some(s.clone()),
+                    (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
+                        format!("[client] secret_env names {var}, which is not set")
+                    })?),
+                    (None, None) => None,
+                };
+                let auth_method = config.auth_method.clone().unwrap_or_else(|| {
+                    if secret.is_some() {
+                        "client_secret_basic".into()
+                    } else {
+                        "none".into()
+                    }
+                });
+                let redirect_uris = if config.redirect_uris.is_empty() {
+                    vec![callback.uri("/callback")]
+                } else {
+                    config.redirect_uris.clone()
+                };
+                Some(Client {
+                    kind: ClientKind::Main,
+                    client_id: id.clone(),
+                    client_secret: secret,
+                    auth_method,
+                    redirect_uris,
+                })
+            }
+        };
+        let scope = config.scope.clone().or_else(|| default_scope(vars));
+        let cells = [
+            ClientKind::Main,
+            ClientKind::Second,
+            ClientKind::Confidential,
+            ClientKind::ConfidentialPost,
+            ClientKind::Web,
+            ClientKind::Multi,
+            ClientKind::Query,
+        ]
+        .into_iter()
+        .map(|k| (k, OnceCell::new()))
+        .collect();
+        Ok(Session {
+            agent,
+            callback,
+            registration_endpoint,
+            why_no_registration,
+            preconfigured,
+            scope,
+            resource,
+            cells,
+            exchanges: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The client of a kind, registering it on first use.
+    pub async fn client(&self, http: &HttpClient, kind: ClientKind) -> Result<Arc<Client>, String> {
+        let cell = self
+            .cells
+            .get(&kind)
+            .ok_or_else(|| format!("unknown client kind {}", kind.as_str()))?;
+        cell.get_or_init(|| self.acquire(http, kind)).await.clone()
+    }
+
+    async fn acquire(&self, http: &HttpClient, kind: ClientKind) -> Result<Arc<Client>, String> {
+        if let Some(c) = &self.preconfigured {
+            let confidential = c.client_secret.is_some();
+            match kind {
+                ClientKind::Main => return Ok(Arc::new(c.clone())),
+                ClientKind::Confidential
+                    if confidential && c.auth_method == "client_secret_basic" =>
+                {
+                    return Ok(Arc::new(Client { kind, ..c.clone() }));
+                }
+                ClientKind::ConfidentialPost
+                    if confidential && c.auth_method == "client_secret_post" =>
+                {
+                    return Ok(Arc::new(Client { kind, ..c.clone() }));
+                }
+                _ => {}
+            }
+        }
+        let Some(endpoint) = &self.registration_endpoint else {
+            return Err(format!(
+                "needs a {} client: {}; give a pre-registered client (--client-id, --client-secret, --redirect-uri)",
+                kind.as_str(),
+                self.why_no_registration
+            ));
+        };
+        let cb = self.callback.uri("/callback");
+        let (auth_method, redirect_uris, app_type) = match kind {
+            ClientKind::Main | ClientKind::Second => ("none", vec![cb], "native"),
+            ClientKind::Confidential => ("client_secret_basic", vec![cb], "native"),
+            ClientKind::ConfidentialPost => ("client_secret_post", vec![cb], "native"),
+            ClientKind::Web => ("none", vec!["https://client.example/cb".to_string()], "web"),
+            ClientKind::Multi => ("none", vec![cb, self.callback.uri("/callback2")], "native"),
+            ClientKind::Query => ("none", vec![format!("{cb}?x=1")], "native"),
+        };
+        let body = json!({
+            "redirect_uris": redirect_uris,
+            "token_endpoint_auth_method": auth_method,
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "client_name": format!("mcp-oauth-conform ({})", kind.as_str()),
+            "application_type": app_type,
+        });
+        let req = Request {
+            method: "POST".into(),
+            url: endpoint.clone(),
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body: Some(body.to_string().into_bytes()),
+        };
+        let (ex, result) = http.send(&req).await;
+        if let Ok(mut e) = self.exchanges.lock() {
+            e.push(ex);
+        }
+        let resp =
+            result.map_err(|e| format!("registering a {} client failed: {e}", kind.as_str()))?;
+        let doc: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        let client_id = doc
+            .get("client_id")
+            .and_then(Value::as_str)
+            .filter(|_| (200..300).contains(&resp.status));
+        let Some(client_id) = client_id else {
+            return Err(format!(
+                "registering a {} client failed: {} answered {} {}",
+                kind.as_str(),
+                endpoint,
+                resp.status,
+                crate::suite::expect::show(&doc)
+            ));
+        };
+        Ok(Arc::new(Client {
+            kind,
+            client_id: client_id.to_string(),
+            client_secret: doc
+                .get("client_secret")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            auth_method: doc
+                .get("token_endpoint_auth_method")
+                .and_then(Value::as_str)
+                .unwrap_or(auth_method)
+                .to_string(),
+            redirect_uris: doc
+                .get("redirect_uris")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .filter(|v: &Vec<String>| !v.is_empty())
+                .unwrap_or(redirect_uris),
+        }))
+    }
+
+    /// Registration exchanges, for the report.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.exchanges.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+/// MCP's scope selection: the challenge's `scope`, else everything the resource lists.
+fn default_scope(vars: &Value) -> Option<String> {
+    if let Some(s) = vars
+        .pointer("/challenge/params/scope")
+        .and_then(Value::as_str)
+    {
+        return Some(s.to_string());
+    }
+    let list: Vec<&str> = vars
+        .pointer("/prm/scopes_supported")?
+        .as_array()?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    (!list.is_empty()).then(|| list.join(" "))
+}

@@ -1,0 +1,201 @@
+//! The user-authorization step in each mode, against the reference server: the login and consent
+//! forms (`form`), an auto-approving server (`follow`), an external program (`command`), a person
+//! (`interactive`, simulated), and a pre-registered client instead of DCR.
+
+use mcp_oauth_conform::agent::{Agent, AgentConfig, CallbackListener, Mode, Run};
+use mcp_oauth_conform::demo;
+use mcp_oauth_conform::discovery::Target;
+use mcp_oauth_conform::reference::{Options, Reference};
+use mcp_oauth_conform::runner::{self, RunSettings, verdict::Verdict};
+use mcp_oauth_conform::session::ClientConfig;
+use mcp_oauth_conform::suite::Suite;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs the checks whose ID starts with one of `prefixes` against a reference server.
+async fn run(
+    options: Options,
+    settings: RunSettings,
+    prefixes: &[&str],
+) -> Vec<(String, Verdict, String)> {
+    let reference = Reference::start(options).await.unwrap();
+    let target = Target {
+        rs_raw: reference.rs_url(),
+        rs: url::Url::parse(&reference.rs_url()).unwrap(),
+        as_raw: Some(reference.issuer()),
+        spec: None,
+    };
+    let suite = Suite::builtin().unwrap();
+    let checks: Vec<_> = suite
+        .checks
+        .into_iter()
+        .filter(|c| prefixes.iter().any(|p| c.id.starts_with(p)))
+        .collect();
+    let out = runner::run_target(&target, settings, &checks, 8)
+        .await
+        .unwrap();
+    reference.shutdown().await;
+    out.outcomes
+        .into_iter()
+        .map(|o| (o.id, o.verdict, o.message))
+        .collect()
+}
+
+fn assert_all_pass(results: &[(String, Verdict, String)]) {
+    assert!(!results.is_empty());
+    for (id, v, m) in results {
+        assert_eq!(*v, Verdict::Pass, "{id}: {m}");
+    }
+}
+
+const FLOW_CHECKS: &[&str] = &[
+    "pkce.s256",
+    "token.response-format",
+    "token.code-single-use",
+    "authz.state-echo",
+];
+
+#[test]
+fn the_form_agent_gets_past_login_and_consent() {
+    let profile = demo::profile().unwrap();
+    let settings = RunSettings {
+        agent: profile.agent,
+        ..Default::default()
+    };
+    assert_all_pass(&rt().block_on(run(Options::default(), settings, FLOW_CHECKS)));
+}
+
+#[test]
+fn without_a_login_script_the_agent_says_what_it_needs() {
+    let results = rt().block_on(run(
+        Options::default(),
+        RunSettings::default(),
+        &["pkce.s256"],
+    ));
+    let (_, v, m) = &results[0];
+    assert_eq!(*v, Verdict::Fail);
+    assert!(
+        m.contains("a login script (agent mode `form`) can get past it"),
+        "{m}"
+    );
+}
+
+#[test]
+fn the_follow_agent_suffices_for_an_auto_approving_server() {
+    let options = Options {
+        auto_approve: true,
+        ..Default::default()
+    };
+    assert_all_pass(&rt().block_on(run(options, RunSettings::default(), FLOW_CHECKS)));
+}
+
+#[test]
+fn a_pre_registered_client_replaces_registration() {
+    let profile = demo::profile().unwrap();
+    let client = ClientConfig {
+        id: Some("conform-public".into()),
+        ..Default::default()
+    };
+    let settings = RunSettings {
+        agent: profile.agent,
+        client,
+        ..Default::default()
+    };
+    assert_all_pass(&rt().block_on(run(Options::default(), settings, FLOW_CHECKS)));
+}
+
+#[test]
+fn an_unregistered_redirect_is_caught_and_named() {
+    let profile = demo::profile().unwrap();
+    let settings = RunSettings {
+        agent: profile.agent,
+        ..Default::default()
+    };
+    let flaws = ["redirect-prefix-match".parse().unwrap()]
+        .into_iter()
+        .collect();
+    let results = rt().block_on(run(
+        Options {
+            flaws,
+            ..Default::default()
+        },
+        settings,
+        &["redirect.exact-match"],
+    ));
+    let (_, v, m) = &results[0];
+    assert_eq!(*v, Verdict::Fail);
+    let named = regex::Regex::new(r"sent the browser to http://127\.0\.0\.1:\d+/callback/extra\?\S*, a redirect URI this client never registered").unwrap();
+    assert!(named.is_match(m), "{m}");
+}
+
+#[test]
+fn the_command_agent_takes_the_url_from_a_program() {
+    // The program plays the browser of an auto-approving server: one GET, print the Location.
+    let script = r#"import sys, urllib.request
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a, **k): return None
+opener = urllib.request.build_opener(NoRedirect)
+try:
+    opener.open(sys.argv[1])
+except urllib.error.HTTPError as e:
+    print(e.headers["Location"])
+"#;
+    let agent = AgentConfig {
+        mode: Mode::Command,
+        command: vec!["python3".into(), "-c".into(), script.into()],
+        ..Default::default()
+    };
+    let options = Options {
+        auto_approve: true,
+        ..Default::default()
+    };
+    let settings = RunSettings {
+        agent,
+        ..Default::default()
+    };
+    assert_all_pass(&rt().block_on(run(options, settings, &["pkce.s256"])));
+}
+
+#[test]
+fn the_interactive_agent_waits_for_the_browser_on_the_loopback_listener() {
+    rt().block_on(async {
+        let listener = std::sync::Arc::new(CallbackListener::start().await.unwrap());
+        let callback = listener.uri("/callback?code=c0de&state=s1");
+        // The "person": a browser that arrives at the redirect URI a little later.
+        let browser = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let _ = reqwest::get(callback).await;
+        });
+        let agent = Agent {
+            config: AgentConfig {
+                mode: Mode::Interactive,
+                timeout_secs: Some(20),
+                ..Default::default()
+            },
+            callback: Some(listener.clone()),
+        };
+        let http = mcp_oauth_conform::http::HttpClient::new(Default::default(), Default::default())
+            .unwrap();
+        let landing = agent
+            .authorize(Run {
+                http: &http,
+                url: "http://127.0.0.1:9/authorize?state=s1",
+                origins: vec![],
+                allow_login: true,
+                state: Some("s1"),
+            })
+            .await
+            .unwrap();
+        browser.await.unwrap();
+        let landed = landing.landed.unwrap();
+        assert!(
+            landed.contains("code=c0de") && landed.contains("state=s1"),
+            "{landed}"
+        );
+    });
+}
