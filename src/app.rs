@@ -214,14 +214,16 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
             .map_err(|_| anyhow::anyhow!("a check panicked while recording"))?,
     );
     runner::sort(&mut outcomes, &cfg.suite.checks);
-    let report = build_report(
+    let mut report = build_report(
         &cfg.target,
         &found,
         outcomes,
         started,
         ctx.http.requests_sent(),
-    )
-    .redacted(&redactor);
+    );
+    // Client registrations happen on first use, outside any one check's record.
+    report.discovery_exchanges.extend(ctx.session.exchanges());
+    let report = report.redacted(&redactor);
     let paths = write_reports(&cfg.report_dir, &report)?;
     print!(
         "{}",

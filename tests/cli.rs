@@ -212,3 +212,22 @@ fn flaws_are_listed_and_unknown_ones_refused() {
     let o = tool(&["demo", "--flaw", "no-such-flaw"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 }
+
+#[test]
+fn the_readme_profile_example_is_a_valid_profile() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("```toml\n[target]")
+        .expect("the README shows a target profile")
+        + "```toml\n".len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    let path = std::env::temp_dir().join(format!(
+        "mcp-oauth-conform-readme-{}.toml",
+        std::process::id()
+    ));
+    std::fs::write(&path, block).unwrap();
+    let profile = mcp_oauth_conform::config::load_profile(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(profile.agent.steps.len(), 2);
+    assert_eq!(profile.client.id.as_deref(), Some("my-test-client"));
+}
