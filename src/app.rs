@@ -8,11 +8,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::cli::{self, Cli, Command, DemoArgs, ReferenceArgs};
+use crate::cli::{self, Cli, Command, CompareArgs, DemoArgs, ReferenceArgs};
 use crate::config::{self, ConfigError, Profile, RunConfig};
 use crate::demo;
 use crate::discovery::{self, Discovery};
 use crate::exit;
+use crate::expectations;
 use crate::http::{HttpClient, Redactor};
 use crate::report::{self, RunReport};
 use crate::runner::{self, RunCtx, outcome::CheckOutcome};
@@ -53,6 +54,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Some(Command::Demo(args)) => demo(args),
         Some(Command::ReferenceServer(args)) => reference_server(args),
+        Some(Command::Compare(args)) => compare(args),
         None => {
             let profile = match &cli.config {
                 Some(p) => config::load_profile(p)?,
@@ -116,10 +118,13 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         run_args,
     )?;
     let listing = cfg.harness.list;
+    // An expectations file states what this run should give; it replaces the comparison with
+    // the clean reference.
+    let gated = cfg.expect.is_some();
     let result = execute(&rt, cfg);
     rt.block_on(reference.shutdown());
     let (code, report) = result?;
-    if listing || code != exit::OK {
+    if listing || gated || code != exit::OK {
         return Ok(code);
     }
     let spec = report
@@ -191,6 +196,7 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
             discovery_notes: Vec::new(),
             discovery_exchanges: Vec::new(),
             outcomes: Vec::new(),
+            jwts: Vec::new(),
         };
         return Ok((exit::OK, empty));
     }
@@ -229,10 +235,32 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
         "{}",
         redactor.scrub(&report::console::render(&report, &paths))
     );
-    Ok((
-        exit::for_run(&report.outcomes, found.unreachable.is_some()),
-        report,
-    ))
+    let mut code = exit::for_run(&report.outcomes, found.unreachable.is_some());
+    // With --expect, the expectations decide (an unreachable target still exits 3).
+    if let (Some(exp), None) = (&cfg.expect, &found.unreachable) {
+        let ids = cfg.suite.checks.iter().map(|c| c.id.as_str());
+        let ev = expectations::evaluate(exp, &report.outcomes, ids, cfg.settings.strict);
+        print!("{}", expectations::render(exp, &ev));
+        code = if ev.all_match() {
+            exit::OK
+        } else {
+            exit::CONFORMANCE_FAILED
+        };
+    }
+    Ok((code, report))
+}
+
+/// `compare OLD.json NEW.json`
+fn compare(args: CompareArgs) -> anyhow::Result<u8> {
+    let load = |p: &Path| crate::compare::load(p).map_err(|e| ConfigError::Usage(e.to_string()));
+    let (old, new) = (load(&args.old)?, load(&args.new)?);
+    let c = crate::compare::compare(&old, &new);
+    print!("{}", crate::compare::render(&old, &new, &c));
+    Ok(if c.got_worse() {
+        exit::CONFORMANCE_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 pub fn build_report(
@@ -252,16 +280,28 @@ pub fn build_report(
         discovery_notes: found.notes.clone(),
         discovery_exchanges: found.exchanges.clone(),
         outcomes,
+        jwts: Vec::new(),
     }
 }
 
 pub fn write_reports(dir: &Path, report: &RunReport) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create report folder {}", dir.display()))?;
-    let path = dir.join("results.json");
-    let text = serde_json::to_string_pretty(&report::json::render(report))?;
-    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(vec![path.display().to_string()])
+    let files = [
+        (
+            "results.json",
+            serde_json::to_string_pretty(&report::json::render(report))?,
+        ),
+        ("junit.xml", report::junit::render(report)),
+        ("report.html", report::html::render(report)),
+    ];
+    let mut paths = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        paths.push(path.display().to_string());
+    }
+    Ok(paths)
 }
 
 fn print_discovery(cfg: &RunConfig, found: &Discovery) {

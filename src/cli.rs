@@ -72,6 +72,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub suite_dir: Option<PathBuf>,
 
+    /// Expectations file (TOML) for CI gating: accepted results by check ID, each with a
+    /// reason. Exit 0 when every result is as expected, 1 when any differs.
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
+
     #[command(flatten, next_help_heading = "Check selection (as in cargo test)")]
     pub harness: libtest_mimic::Arguments,
 }
@@ -113,12 +118,28 @@ fn parse_mode(s: &str) -> Result<crate::agent::Mode, String> {
     }
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the built-in reference AS/RS on 127.0.0.1 and run every check against it
     Demo(DemoArgs),
     /// Run the reference AS/RS on 127.0.0.1 until interrupted, to point other clients at it
     ReferenceServer(ReferenceArgs),
+    /// Compare two results.json files check by check (better, worse, new, gone); exit 1 when a
+    /// verdict got worse
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// results.json of the earlier run
+    #[arg(value_name = "OLD.json")]
+    pub old: PathBuf,
+
+    /// results.json of the later run
+    #[arg(value_name = "NEW.json")]
+    pub new: PathBuf,
 }
 
 #[derive(Debug, Args)]

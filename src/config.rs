@@ -32,6 +32,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Suite(#[from] LoadError),
+    #[error(transparent)]
+    Expect(#[from] crate::expectations::ExpectError),
 }
 
 pub struct RunConfig {
@@ -40,6 +42,8 @@ pub struct RunConfig {
     pub settings: RunSettings,
     pub suite: Suite,
     pub harness: libtest_mimic::Arguments,
+    /// `--expect`: when given, it decides the exit code.
+    pub expect: Option<crate::expectations::Expectations>,
 }
 
 /// The target profile file.
@@ -63,6 +67,9 @@ pub struct ProfileTarget {
     #[serde(rename = "as")]
     pub as_url: Option<String>,
     pub spec: Option<Revision>,
+    /// Another MCP server of the same authorization server (`${rs.origin}` allowed), for the
+    /// audience checks.
+    pub other_resource: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +145,11 @@ pub fn build(
         Some(dir) => Suite::from_dir(dir)?,
         None => Suite::builtin()?,
     };
+    let expect = run
+        .expect
+        .as_deref()
+        .map(crate::expectations::load)
+        .transpose()?;
     let mut harness = run.harness;
     harness.test_threads.get_or_insert(DEFAULT_THREADS);
     let mode = client.agent;
@@ -147,6 +159,7 @@ pub fn build(
             rs,
             as_raw,
             spec,
+            other_resource: profile.target.other_resource,
         },
         report_dir: run.report_dir,
         settings: RunSettings {
@@ -157,6 +170,7 @@ pub fn build(
         },
         suite,
         harness,
+        expect,
     })
 }
 

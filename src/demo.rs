@@ -25,6 +25,8 @@ pub const FLAW_SPECS: &[(&str, Revision)] = &[
     ("no-resource-metadata", Revision::R2025_06_18),
     ("no-registration-endpoint", Revision::R2025_06_18),
     ("legacy-endpoints-moved", Revision::R2025_03_26),
+    // Sessions exist only before the stateless 2026-07-28 protocol.
+    ("session-substitutes-token", Revision::R2025_11_25),
 ];
 
 /// The revision a set of flaws is graded under when `--spec` is not given.

@@ -28,6 +28,9 @@ pub struct Target {
     pub as_raw: Option<String>,
     /// The revision to grade, when the user chose one.
     pub spec: Option<Revision>,
+    /// A second resource of the same authorization server, for audience checks. `${rs.origin}`
+    /// in it is replaced.
+    pub other_resource: Option<String>,
 }
 
 #[derive(Debug)]
@@ -78,6 +81,7 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
                 headers: resp.headers.clone(),
                 body: Some(String::from_utf8_lossy(&resp.body).into_owned()),
                 json: mcp::decode(&resp),
+                meta: Value::Null,
             };
             d.vars
                 .insert("probe".into(), seen.to_value(Some(&resp.url)));
@@ -290,8 +294,20 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
     });
-    d.vars
-        .insert("target".into(), json!({"rs": target.rs_raw, "as": flag}));
+    let other = target
+        .other_resource
+        .as_ref()
+        .map(|o| o.replace("${rs.origin}", &rs_origin));
+    if other.is_none() {
+        d.why(
+            "target",
+            "no second resource is configured: give `other_resource` under [target] in --config (another MCP server of the same authorization server)",
+        );
+    }
+    d.vars.insert(
+        "target".into(),
+        json!({"rs": target.rs_raw, "as": flag, "other_resource": other}),
+    );
     d.vars.insert("run".into(), json!({"spec": revision.as_str(), "loopback": loopback, "probe_method": mcp::probe_method(revision)}));
     d.vars.insert(
         "rs".into(),
@@ -300,6 +316,8 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
             "origin": rs_origin,
             "path": target.rs.path(),
             "has_path": metadata::has_path(&target.rs),
+            // The same URI with scheme and host upper-cased (MCP: servers SHOULD accept it).
+            "url_upper": upper_origin(&target.rs_raw),
             "prm_path_url": prm_path,
             "prm_root_url": prm_root,
             "legacy_metadata_url": format!("{rs_origin}/.well-known/oauth-authorization-server"),
@@ -315,6 +333,20 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         unreachable,
         notes: d.notes,
     }
+}
+
+/// `HTTP://HOST:PORT/path`: scheme and host upper-cased, the rest as written.
+fn upper_origin(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let split = rest.find('/').unwrap_or(rest.len());
+    format!(
+        "{}://{}{}",
+        scheme.to_ascii_uppercase(),
+        rest[..split].to_ascii_uppercase(),
+        &rest[split..]
+    )
 }
 
 /// `url → outcome; …` for messages.

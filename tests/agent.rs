@@ -29,6 +29,7 @@ async fn run(
         rs: url::Url::parse(&reference.rs_url()).unwrap(),
         as_raw: Some(reference.issuer()),
         spec: None,
+        other_resource: Some("${rs.origin}/mcp-other".into()),
     };
     let suite = Suite::builtin().unwrap();
     let checks: Vec<_> = suite

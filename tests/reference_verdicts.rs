@@ -76,6 +76,7 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
             rs: url::Url::parse(&reference.rs_url()).map_err(|e| e.to_string())?,
             as_raw: Some(reference.issuer()),
             spec: Some(s.spec),
+            other_resource: Some("${rs.origin}/mcp-other".into()),
         };
         let profile = demo::profile().map_err(|e| e.to_string())?;
         let settings = runner::RunSettings {

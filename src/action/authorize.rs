@@ -198,6 +198,7 @@ async fn attempt(
             .as_ref()
             .map(|r| String::from_utf8_lossy(&r.body).into_owned()),
         json: Ok(Value::Object(out)),
+        meta: json!({"client_kind": kind}),
     };
     Ok((seen, last.map(|r| r.url), findings))
 }

@@ -58,7 +58,9 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
         ActionKind::Http => http::run(ctx, step, scope).await,
         ActionKind::Mcp => mcp::run(ctx, step, scope).await,
         ActionKind::Authorize => authorize::run(ctx, step, scope).await,
-        ActionKind::Token => token::run(ctx, step, scope).await,
+        ActionKind::Token | ActionKind::Revoke | ActionKind::Introspect => {
+            token::run(ctx, step, scope).await
+        }
     }
 }
 
@@ -84,7 +86,9 @@ pub fn describe(step: &StepDef, url: Option<&str>) -> Option<String> {
             Some(format!("{method} {path}"))
         }
         ActionKind::Mcp => Some(mcp::describe(step)),
-        ActionKind::Authorize | ActionKind::Token => None,
+        ActionKind::Authorize | ActionKind::Token | ActionKind::Revoke | ActionKind::Introspect => {
+            None
+        }
     }
 }
 
@@ -92,6 +96,15 @@ fn inspect(step: &StepDef, scope: &Scope) -> Result<Observed, Missing> {
     let path = step.value.as_deref().unwrap_or_default();
     // `value` is a single `${path}`: the variable's JSON value is what the step observes.
     let v = scope.resolve(&toml::Value::String(path.to_string()))?;
+    if step.decode == Some(crate::suite::model::Decode::Jwt) {
+        let json = crate::oauth::jwt::inspect(&text(&v))
+            .map(|jwt| serde_json::json!({"header": jwt.header, "payload": jwt.payload}))
+            .map_err(|e| format!("not a JWT: {e}"));
+        return Ok(Observed {
+            json,
+            ..Default::default()
+        });
+    }
     Ok(Observed {
         json: Ok(v),
         ..Default::default()
@@ -129,6 +142,7 @@ fn observe(
             headers: resp.headers,
             body: Some(body),
             json,
+            meta: serde_json::Value::Null,
         },
         url,
         Vec::new(),

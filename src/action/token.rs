@@ -1,8 +1,14 @@
-//! `token`: a token request. The defaults come from the step named by `from`: for
-//! `authorization_code`, the authorize step's code, verifier, redirect URI, resource and client;
-//! for `refresh_token`, the token step's refresh token. `set`, `omit` and `add` change the
-//! parameters, `auth` the client authentication, `method` the HTTP method (GET puts everything
-//! in the query).
+//! `token`, `revoke` and `introspect`: requests to the token, revocation (RFC 7009) and
+//! introspection (RFC 7662) endpoints, authenticated as the client registered (or as `auth`
+//! says). The defaults come from the step named by `from`:
+//!
+//! * `token`, grant `authorization_code`: the authorize step's code, verifier, redirect URI,
+//!   resource and client;
+//! * `token`, grant `refresh_token`: the token step's refresh token;
+//! * `revoke` and `introspect`: the token step's `access_token` (or `token_type`).
+//!
+//! `set`, `omit` and `add` change the parameters, `flip` alters one, `method` switches to GET
+//! (everything in the query).
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -11,11 +17,12 @@ use super::authorize::edit_params;
 use super::{ActionCtx, StepError, StepResult, observe_with_json, text};
 use crate::http::Request;
 use crate::session::ClientKind;
-use crate::suite::model::{ClientAuth, StepDef};
+use crate::suite::default_from;
+use crate::suite::model::{ActionKind, ClientAuth, StepDef};
 use crate::suite::vars::Scope;
 
 pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
-    let req = match build(ctx, step, scope).await {
+    let (req, kind) = match build(ctx, step, scope).await {
         Ok(r) => r,
         Err(e) => {
             return StepResult {
@@ -27,7 +34,11 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
     let (ex, result) = ctx.http.send(&req).await;
     let outcome = match result {
         Err(e) => Err(StepError::Http(e)),
-        Ok(resp) => observe_with_json(step, resp),
+        Ok(resp) => observe_with_json(step, resp).map(|(mut seen, url, findings)| {
+            // Later steps (a refresh, a revocation) act as the same client.
+            seen.meta = serde_json::json!({"client_kind": kind});
+            (seen, url, findings)
+        }),
     };
     StepResult {
         exchanges: vec![ex],
@@ -44,16 +55,38 @@ fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-async fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Request, StepError> {
-    let endpoint = text(scope.require("as.token_endpoint")?);
-    let from = step.from.as_deref().unwrap_or("auth");
-    let grant = step.grant.as_deref().unwrap_or("authorization_code");
+/// The last character changed: the value keeps its shape and length.
+fn flipped(v: &str) -> String {
+    let mut chars: Vec<char> = v.chars().collect();
+    if let Some(last) = chars.last_mut() {
+        *last = if *last == 'A' { 'B' } else { 'A' };
+    }
+    chars.into_iter().collect()
+}
+
+async fn build(
+    ctx: &ActionCtx<'_>,
+    step: &StepDef,
+    scope: &Scope,
+) -> Result<(Request, ClientKind), StepError> {
+    let action = *step.action.get_ref();
+    let endpoint_var = match action {
+        ActionKind::Revoke => "as.revocation_endpoint",
+        ActionKind::Introspect => "as.introspection_endpoint",
+        _ => "as.token_endpoint",
+    };
+    let endpoint = text(scope.require(endpoint_var)?);
+    let from = step.from.as_deref().unwrap_or(default_from(action));
     let kind = match step.client {
         Some(k) => k,
-        None => scope
-            .get(&format!("{from}.json.request.client_kind"))
-            .and_then(|v| serde_json::from_value::<ClientKind>(v.clone()).ok())
-            .unwrap_or(ClientKind::Main),
+        None => [
+            format!("{from}.meta.client_kind"),
+            format!("{from}.json.request.client_kind"),
+        ]
+        .iter()
+        .find_map(|p| scope.get(p))
+        .and_then(|v| serde_json::from_value::<ClientKind>(v.clone()).ok())
+        .unwrap_or(ClientKind::Main),
     };
     let client = ctx
         .session
@@ -66,32 +99,40 @@ async fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Req
     // A parameter the step sets or omits is not read from `from`: a check can send a bogus code
     // without any authorization before it.
     let given = |name: &str| step.set.contains_key(name) || step.omit.iter().any(|o| o == name);
-    let mut params: Vec<(String, String)> = vec![("grant_type".into(), grant.to_string())];
-    match grant {
-        "authorization_code" => {
-            if !given("code") {
-                params.push((
-                    "code".into(),
-                    text(scope.require(&format!("{from}.json.code"))?),
-                ));
+    let require = |path: &str| scope.require(&format!("{from}.{path}")).map(text);
+    let mut params: Vec<(String, String)> = Vec::new();
+    match action {
+        ActionKind::Revoke | ActionKind::Introspect => {
+            let which = step.token_type.as_deref().unwrap_or("access_token");
+            if !given("token") {
+                params.push(("token".into(), require(&format!("json.{which}"))?));
             }
-            if let Some(r) = get("json.request.redirect_uri") {
-                params.push(("redirect_uri".into(), r));
-            }
-            if let Some(v) = get("json.request.code_verifier") {
-                params.push(("code_verifier".into(), v));
-            }
-            if let Some(r) = get("json.request.resource") {
-                params.push(("resource".into(), r));
+            params.push(("token_type_hint".into(), which.to_string()));
+        }
+        _ => {
+            let grant = step.grant.as_deref().unwrap_or("authorization_code");
+            params.push(("grant_type".into(), grant.to_string()));
+            match grant {
+                "authorization_code" => {
+                    if !given("code") {
+                        params.push(("code".into(), require("json.code")?));
+                    }
+                    for (name, path) in [
+                        ("redirect_uri", "json.request.redirect_uri"),
+                        ("code_verifier", "json.request.code_verifier"),
+                        ("resource", "json.request.resource"),
+                    ] {
+                        if let Some(v) = get(path) {
+                            params.push((name.into(), v));
+                        }
+                    }
+                }
+                "refresh_token" if !given("refresh_token") => {
+                    params.push(("refresh_token".into(), require("json.refresh_token")?));
+                }
+                _ => {}
             }
         }
-        "refresh_token" if !given("refresh_token") => {
-            params.push((
-                "refresh_token".into(),
-                text(scope.require(&format!("{from}.json.refresh_token"))?),
-            ));
-        }
-        _ => {}
     }
     let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
     let mut query: Vec<(String, String)> = Vec::new();
@@ -105,6 +146,7 @@ async fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Req
         other => other,
     };
     match auth {
+        ClientAuth::Anonymous => {}
         ClientAuth::None | ClientAuth::Registered => {
             params.push(("client_id".into(), client.client_id.clone()))
         }
@@ -130,6 +172,11 @@ async fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Req
         }
     }
     edit_params(&mut params, step, &scope)?;
+    for (name, value) in params.iter_mut() {
+        if step.flip.contains(name) {
+            *value = flipped(value);
+        }
+    }
     let method = step.method.clone().unwrap_or_else(|| "POST".into());
     let encode = |pairs: &[(String, String)]| {
         url::form_urlencoded::Serializer::new(String::new())
@@ -155,12 +202,15 @@ async fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Req
             headers.push((name.clone(), scope.interpolate(v)?));
         }
     }
-    Ok(Request {
-        method,
-        url,
-        headers,
-        body,
-    })
+    Ok((
+        Request {
+            method,
+            url,
+            headers,
+            body,
+        },
+        kind,
+    ))
 }
 
 fn with_query(url: &str, query: &str) -> String {

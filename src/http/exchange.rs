@@ -32,7 +32,8 @@ pub struct ResponseRecord {
     pub headers: Vec<(String, String)>,
     pub body: String,
     /// The evidence shows only the start of the body.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    // `default`: the report passes through JSON to be redacted; a missing `false` must read back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub body_truncated: bool,
 }
 

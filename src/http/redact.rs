@@ -70,6 +70,12 @@ impl Redactor {
     /// cookie value.
     pub fn learn_header(&self, name: &str, value: &str) {
         let name = name.to_ascii_lowercase();
+        // A redirect carries what the authorization server hands the client: the code (query),
+        // or tokens (fragment). The client may never request that URL, so learn it here.
+        if name == "location" || name == "content-location" {
+            self.learn_url(value);
+            return;
+        }
         if !SECRET_HEADERS.contains(&name.as_str()) {
             return;
         }
@@ -134,8 +140,12 @@ impl Redactor {
         }
     }
 
+    /// Learns secret query and fragment parameters of a URL, absolute or relative.
     pub fn learn_url(&self, url: &str) {
-        if let Ok(u) = url::Url::parse(url) {
+        let parsed = url::Url::parse(url).or_else(|_| {
+            url::Url::parse("http://relative.invalid/").and_then(|base| base.join(url))
+        });
+        if let Ok(u) = parsed {
             self.learn_pairs(u.query_pairs());
             if let Some(frag) = u.fragment() {
                 self.learn_pairs(url::form_urlencoded::parse(frag.as_bytes()));
@@ -214,6 +224,19 @@ mod tests {
         }
         assert!(out.contains("state=xyz"), "non-secrets stay: {out}");
         assert!(out.contains("eyJh…ure«38 chars»"), "{out}");
+    }
+
+    #[test]
+    fn learns_from_redirects() {
+        let r = Redactor::new();
+        r.learn_header(
+            "Location",
+            "http://127.0.0.1:1/callback?code=code-in-a-redirect-1&state=s",
+        );
+        r.learn_header("location", "/cb#access_token=token-in-a-fragment-2&x=1");
+        let out = r.scrub("code-in-a-redirect-1 token-in-a-fragment-2");
+        assert!(!out.contains("code-in-a-redirect-1"), "{out}");
+        assert!(!out.contains("token-in-a-fragment-2"), "{out}");
     }
 
     #[test]

@@ -105,15 +105,29 @@ async fn grade(
                 notes.push(format!("user agent: {}", crate::suite::vars::display(why)));
             }
         }
-        match evaluated {
-            Ok(f) => findings.extend(action_findings.into_iter().chain(f).map(|mut f| {
-                if let Some(l) = &label {
-                    f.text = format!("{l}: {}", f.text);
-                }
-                f
-            })),
+        let step_findings: Vec<Finding> = match evaluated {
+            Ok(f) => action_findings
+                .into_iter()
+                .chain(f)
+                .map(|mut f| {
+                    if let Some(l) = &label {
+                        f.text = format!("{l}: {}", f.text);
+                    }
+                    f
+                })
+                .collect(),
             Err(m) => return (Verdict::Skip, m.to_string()),
+        };
+        // A set-up step that did not work says nothing about the requirement under test.
+        if step.precondition && step_findings.iter().any(|f| f.level >= Level::Should) {
+            let what: Vec<&str> = step_findings.iter().map(|f| f.text.as_str()).collect();
+            let mut why = format!("could not set the check up: {}", what.join("; "));
+            if let Some(n) = notes.last().filter(|n| n.starts_with("user agent:")) {
+                why.push_str(&format!("; {n}"));
+            }
+            return (Verdict::Skip, why);
         }
+        findings.extend(step_findings);
         if let Some(note) = &step.note {
             scope.set("this", value.clone());
             if let Ok(text) = scope.interpolate(note) {
@@ -170,6 +184,12 @@ fn when_holds(w: &When, scope: &Scope, ctx: &RunCtx) -> bool {
             if has {
                 return false;
             }
+        }
+    }
+    for (path, re) in &w.matches {
+        let text = scope.get(path).map(display);
+        if !text.is_some_and(|t| regex::Regex::new(re).is_ok_and(|r| r.is_match(&t))) {
+            return false;
         }
     }
     w.equals.iter().all(|(path, want)| {

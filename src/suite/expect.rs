@@ -17,6 +17,8 @@ pub struct Observed {
     pub body: Option<String>,
     /// The parsed JSON document, or why there is none.
     pub json: Result<Value, String>,
+    /// What the action knows besides the answer (the client it used, say): `${name.meta.…}`.
+    pub meta: Value,
 }
 
 impl Default for Observed {
@@ -26,6 +28,7 @@ impl Default for Observed {
             headers: Vec::new(),
             body: None,
             json: Err("nothing observed".into()),
+            meta: Value::Null,
         }
     }
 }
@@ -58,6 +61,7 @@ impl Observed {
             "headers": headers,
             "json": self.json.as_ref().ok(),
             "body": self.body,
+            "meta": self.meta,
         })
     }
 }

@@ -35,6 +35,22 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
     ("suites/iss.toml", include_str!("../../suites/iss.toml")),
     ("suites/token.toml", include_str!("../../suites/token.toml")),
+    (
+        "suites/resource.toml",
+        include_str!("../../suites/resource.toml"),
+    ),
+    (
+        "suites/refresh.toml",
+        include_str!("../../suites/refresh.toml"),
+    ),
+    (
+        "suites/revocation.toml",
+        include_str!("../../suites/revocation.toml"),
+    ),
+    (
+        "suites/introspection.toml",
+        include_str!("../../suites/introspection.toml"),
+    ),
 ];
 
 /// Top-level variables that discovery provides. Anything else a suite names must be saved by an
@@ -351,7 +367,54 @@ fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result
         || step.json.is_some()
         || step.form.is_some()
         || step.follow.is_some();
-    if flow_fields && !matches!(action, ActionKind::Authorize | ActionKind::Token) {
+    let token_fields = step.bearer.is_some()
+        || step.forge.is_some()
+        || !step.claims.is_empty()
+        || step.jwk.is_some()
+        || step.find_refused_tool.is_some();
+    if token_fields && action != ActionKind::Mcp {
+        return Err(at(
+            "action",
+            format!(
+                "`bearer`, `forge`, `claims`, `jwk` and `find_refused_tool` belong to `mcp` steps, not `{name}`"
+            ),
+        ));
+    }
+    if step.forge.is_some() && step.bearer.is_none() {
+        return Err(at(
+            "forge",
+            "`forge` alters the token given in `bearer`; give one (a saved step's token)".into(),
+        ));
+    }
+    if step.bearer.is_some() && (step.token.is_some() || step.authorization.is_some()) {
+        return Err(at(
+            "bearer",
+            "give one of `bearer`, `token`, `authorization`".into(),
+        ));
+    }
+    for v in step.bearer.iter().chain(step.jwk.iter()) {
+        check_refs(v, known, at)?;
+    }
+    for v in step.claims.values() {
+        check_toml_refs(v, known, at)?;
+    }
+    let oauth_request = matches!(
+        action,
+        ActionKind::Authorize | ActionKind::Token | ActionKind::Revoke | ActionKind::Introspect
+    );
+    if !step.flip.is_empty() && action != ActionKind::Token {
+        return Err(at("flip", "`flip` belongs to `token` steps".into()));
+    }
+    if step.token_type.is_some() && !matches!(action, ActionKind::Revoke | ActionKind::Introspect) {
+        return Err(at(
+            "token_type",
+            "`token_type` belongs to `revoke` and `introspect` steps".into(),
+        ));
+    }
+    if step.decode.is_some() && action != ActionKind::Inspect {
+        return Err(at("decode", "`decode` belongs to `inspect` steps".into()));
+    }
+    if flow_fields && !oauth_request {
         return Err(at(
             "action",
             format!(
@@ -360,7 +423,7 @@ fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result
         ));
     }
     match action {
-        ActionKind::Authorize | ActionKind::Token => {
+        ActionKind::Authorize | ActionKind::Token | ActionKind::Revoke | ActionKind::Introspect => {
             for (field, set) in [
                 ("rpc", step.rpc.is_some()),
                 ("params", step.params.is_some()),
@@ -384,24 +447,33 @@ fn validate_step(step: &StepDef, known: &mut HashSet<String>, at: &At) -> Result
                     "`from`, `grant` and `auth` belong to `token` steps".into(),
                 ));
             }
-            if action == ActionKind::Token && (step.login.is_some() || step.unregistered.is_some())
+            if action != ActionKind::Authorize
+                && (step.login.is_some() || step.unregistered.is_some())
             {
                 return Err(at(
                     "action",
                     "`login` and `unregistered` belong to `authorize` steps".into(),
                 ));
             }
-            if action == ActionKind::Token {
-                // The grant's main parameter comes from `from` unless the step gives it itself.
-                let main = match step.grant.as_deref().unwrap_or("authorization_code") {
-                    "authorization_code" => Some("code"),
-                    "refresh_token" => Some("refresh_token"),
+            if action != ActionKind::Authorize {
+                // The request's main parameter comes from `from` unless the step gives it itself.
+                let main = match (
+                    action,
+                    step.grant.as_deref().unwrap_or("authorization_code"),
+                ) {
+                    (ActionKind::Revoke | ActionKind::Introspect, _) => Some("token"),
+                    (_, "authorization_code") => Some("code"),
+                    (_, "refresh_token") => Some("refresh_token"),
                     _ => None,
                 };
                 let given = main
                     .is_some_and(|m| step.set.contains_key(m) || step.omit.iter().any(|o| o == m));
                 if step.from.is_some() || (main.is_some() && !given) {
-                    check_path(step.from.as_deref().unwrap_or("auth"), known, at)?;
+                    check_path(
+                        step.from.as_deref().unwrap_or(default_from(action)),
+                        known,
+                        at,
+                    )?;
                 }
             }
             let mut flow = known.clone();
@@ -538,8 +610,12 @@ fn validate_when(w: &model::When, known: &HashSet<String>, at: &At) -> Result<()
         .chain(w.contains.keys())
         .chain(w.equals.keys())
         .chain(w.lacks.keys())
+        .chain(w.matches.keys())
     {
         check_path(p, known, at)?;
+    }
+    for re in w.matches.values() {
+        regex::Regex::new(re).map_err(|e| at(re, format!("bad regular expression: {e}")))?;
     }
     for v in w
         .contains
@@ -624,6 +700,14 @@ fn validate_matcher(m: &Matcher, known: &HashSet<String>, at: &At) -> Result<(),
         validate_matcher(each, known, at)?;
     }
     Ok(())
+}
+
+/// The step a `token` (`auth`), `revoke` or `introspect` (`tok`) step reads when `from` is not given.
+pub fn default_from(action: ActionKind) -> &'static str {
+    match action {
+        ActionKind::Revoke | ActionKind::Introspect => "tok",
+        _ => "auth",
+    }
 }
 
 /// `"4xx"` → 400..=499.

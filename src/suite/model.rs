@@ -74,6 +74,10 @@ pub enum ActionKind {
     Authorize,
     /// A token request (authorization code, refresh token, or any grant).
     Token,
+    /// A revocation request (RFC 7009) for a token an earlier step obtained.
+    Revoke,
+    /// An introspection request (RFC 7662) for a token an earlier step obtained.
+    Introspect,
 }
 
 impl ActionKind {
@@ -84,6 +88,8 @@ impl ActionKind {
             ActionKind::Inspect => "inspect",
             ActionKind::Authorize => "authorize",
             ActionKind::Token => "token",
+            ActionKind::Revoke => "revoke",
+            ActionKind::Introspect => "introspect",
         }
     }
 }
@@ -124,6 +130,10 @@ pub struct StepDef {
     /// Severity of this step's expectations, when it differs from the check's level.
     #[serde(default)]
     pub level: Option<Level>,
+    /// The step only sets the check up (obtains a token, say): when its expectations fail, the
+    /// check is `skip` with what went wrong, not a verdict on the server.
+    #[serde(default)]
+    pub precondition: bool,
 
     // http and mcp
     #[serde(default)]
@@ -157,10 +167,30 @@ pub struct StepDef {
     /// `Mcp-Session-Id` to send.
     #[serde(default)]
     pub session: Option<String>,
+    /// mcp: a token to present as `Authorization: Bearer …` (usually a saved step's token).
+    #[serde(default)]
+    pub bearer: Option<String>,
+    /// mcp: alter `bearer`, or mint a JWT modelled on it, before presenting it.
+    #[serde(default)]
+    pub forge: Option<crate::oauth::forge::Forgery>,
+    /// mcp with `forge`: payload claims to set.
+    #[serde(default)]
+    pub claims: BTreeMap<String, toml::Value>,
+    /// mcp with `forge`: the authorization server's signing key, a JWK (for key confusion, and
+    /// the `kid` a forged token copies).
+    #[serde(default)]
+    pub jwk: Option<String>,
+    /// mcp: list the tools, call each with empty arguments, and observe the first refusal
+    /// (401/403); `${name.json.tool}` is the refused tool. No refusal: the check skips.
+    #[serde(default)]
+    pub find_refused_tool: Option<bool>,
 
     // inspect
     #[serde(default)]
     pub value: Option<String>,
+    /// inspect: decode `value` first; `jwt` observes `{header, payload}` of a JWT.
+    #[serde(default)]
+    pub decode: Option<Decode>,
 
     // authorize and token
     /// Which client makes the request (default: `main`; a token step: the authorize step's).
@@ -190,9 +220,22 @@ pub struct StepDef {
     /// token: how the client authenticates (default: as it registered).
     #[serde(default)]
     pub auth: Option<ClientAuth>,
+    /// token: parameters whose last character is changed before sending (tampering).
+    #[serde(default)]
+    pub flip: Vec<String>,
+    /// revoke, introspect: which token of the `from` step, `access_token` (default) or
+    /// `refresh_token`; also sent as `token_type_hint`.
+    #[serde(default)]
+    pub token_type: Option<String>,
 
     #[serde(default)]
     pub expect: Expect,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decode {
+    Jwt,
 }
 
 /// How a token request authenticates its client.
@@ -213,6 +256,8 @@ pub enum ClientAuth {
     Query,
     /// HTTP Basic with a wrong secret.
     BasicBogus,
+    /// No client identification at all.
+    Anonymous,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -252,6 +297,9 @@ pub struct When {
     /// Variable → value: the variable (an array or a string) does not contain the value.
     #[serde(default)]
     pub lacks: BTreeMap<String, toml::Value>,
+    /// Variable → regular expression its text must match.
+    #[serde(default)]
+    pub matches: BTreeMap<String, String>,
     /// For a check's `applies`: the reason given when the check does not apply.
     #[serde(default)]
     pub why: Option<String>,

@@ -1,0 +1,292 @@
+//! Tokens a resource server must refuse: a real access token altered, or a JWT the authorization
+//! server never signed. Built from what the run already has (a token it obtained, the AS's JWK
+//! Set); the tool holds no key of the server's.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Forgery {
+    /// One character of the token changed (in a JWT: in the payload).
+    Flip,
+    /// A JWT with its signature cut short.
+    TruncateSignature,
+    /// A JWT whose claims were changed (`claims`), signature kept.
+    Claims,
+    /// An unsigned JWT (`alg: none`).
+    AlgNone,
+    /// HS256 with a key of the tool's, `iss` the tool's own.
+    OwnKey,
+    /// HS256 with a key of the tool's, `iss` the real issuer and `kid` copied from its JWK Set.
+    OwnKeyAsIssuer,
+    /// HS256 keyed with the AS's public key (algorithm confusion).
+    Hs256PublicKey,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForgeError {
+    #[error("the token is not a JWT, so it cannot be {0}")]
+    NotJwt(&'static str),
+    #[error("no usable public key in the JWK Set for key confusion: {0}")]
+    NoKey(String),
+}
+
+/// A JWT taken apart: header, payload, and the signature segment as sent.
+type Parts<'a> = (Map<String, Value>, Map<String, Value>, &'a str);
+
+/// A JWT's header, payload and signature segment; `None` for anything that is not one.
+fn split(token: &str) -> Option<Parts<'_>> {
+    let jwt = super::jwt::inspect(token).ok()?;
+    let signature = token.trim().rsplit('.').next()?;
+    match (jwt.header, jwt.payload) {
+        (Value::Object(h), Value::Object(p)) => Some((h, p, signature)),
+        _ => None,
+    }
+}
+
+fn encode(v: &Map<String, Value>) -> String {
+    URL_SAFE_NO_PAD.encode(Value::Object(v.clone()).to_string())
+}
+
+fn hs256(key: &[u8], signing_input: &str) -> String {
+    // HMAC takes keys of any length; the error branch cannot happen.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key)
+        .unwrap_or_else(|_| Hmac::<Sha256>::new_from_slice(b"k").expect("a key"));
+    mac.update(signing_input.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// What a forged token claims when there is no real JWT to copy from.
+pub struct Defaults<'a> {
+    pub issuer: &'a str,
+    pub audience: &'a str,
+    pub scope: Option<&'a str>,
+}
+
+/// Alters `token` (or mints a JWT modelled on it) as `kind` says. `claims` override payload
+/// members; `jwk` is the AS's signing key, for the variants that need one.
+pub fn forge(
+    kind: Forgery,
+    token: &str,
+    claims: &Map<String, Value>,
+    jwk: Option<&Value>,
+    d: &Defaults<'_>,
+) -> Result<String, ForgeError> {
+    let real = split(token);
+    match kind {
+        Forgery::Flip => {
+            // In a JWT, a character in the middle of the signature: the token stays decodable, so
+            // only verification can catch it (changing the payload could break its JSON, and a
+            // server's answer would then depend on chance). An opaque token: its middle.
+            let (start, end) = match &real {
+                Some((_, _, sig)) => (token.len() - sig.len(), token.len()),
+                None => (0, token.len()),
+            };
+            let mut bytes = token.as_bytes().to_vec();
+            let at = start + (end - start) / 2;
+            if let Some(b) = bytes.get_mut(at) {
+                *b = if *b == b'A' { b'B' } else { b'A' };
+            }
+            Ok(String::from_utf8(bytes).unwrap_or_else(|_| token.to_string()))
+        }
+        Forgery::TruncateSignature => {
+            let (_, _, sig) = real.ok_or(ForgeError::NotJwt("truncated"))?;
+            // Whole base64 quanta, so that the shorter signature still decodes cleanly.
+            let keep = token.len() - sig.len() + (sig.len() / 2) / 4 * 4;
+            Ok(token[..keep].to_string())
+        }
+        Forgery::Claims => {
+            let (header, mut payload, sig) = real.ok_or(ForgeError::NotJwt("re-claimed"))?;
+            for (k, v) in claims {
+                payload.insert(k.clone(), v.clone());
+            }
+            Ok(format!("{}.{}.{sig}", encode(&header), encode(&payload)))
+        }
+        Forgery::AlgNone | Forgery::OwnKey | Forgery::OwnKeyAsIssuer | Forgery::Hs256PublicKey => {
+            let mut payload = match &real {
+                Some((_, p, _)) => p.clone(),
+                None => Map::new(),
+            };
+            let t = now();
+            for (k, v) in [
+                ("iss", json!(d.issuer)),
+                ("aud", json!(d.audience)),
+                ("sub", json!("mcp-oauth-conform")),
+            ] {
+                payload.entry(k).or_insert(v);
+            }
+            if let Some(s) = d.scope {
+                payload.entry("scope").or_insert(json!(s));
+            }
+            payload.insert("iat".into(), json!(t));
+            payload.insert("exp".into(), json!(t + 3600));
+            payload.insert("jti".into(), json!(crate::action::random_token(12)));
+            if kind == Forgery::OwnKey {
+                payload.insert("iss".into(), json!("https://mcp-oauth-conform.invalid"));
+            }
+            for (k, v) in claims {
+                payload.insert(k.clone(), v.clone());
+            }
+            let mut header = Map::new();
+            header.insert("typ".into(), json!("at+jwt"));
+            let key: Vec<u8> = match kind {
+                Forgery::AlgNone => {
+                    header.insert("alg".into(), json!("none"));
+                    if let Some((h, _, _)) = &real {
+                        if let Some(kid) = h.get("kid") {
+                            header.insert("kid".into(), kid.clone());
+                        }
+                    }
+                    let input = format!("{}.{}", encode(&header), encode(&payload));
+                    return Ok(format!("{input}."));
+                }
+                Forgery::OwnKey => crate::action::random_token(32).into_bytes(),
+                Forgery::OwnKeyAsIssuer => {
+                    if let Some(kid) = jwk.and_then(|k| k.get("kid")) {
+                        header.insert("kid".into(), kid.clone());
+                    }
+                    crate::action::random_token(32).into_bytes()
+                }
+                _ => {
+                    let jwk = jwk.ok_or_else(|| {
+                        ForgeError::NoKey("the authorization server publishes no jwks_uri".into())
+                    })?;
+                    if let Some(kid) = jwk.get("kid") {
+                        header.insert("kid".into(), kid.clone());
+                    }
+                    public_key_bytes(jwk)?
+                }
+            };
+            header.insert("alg".into(), json!("HS256"));
+            let input = format!("{}.{}", encode(&header), encode(&payload));
+            let sig = hs256(&key, &input);
+            Ok(format!("{input}.{sig}"))
+        }
+    }
+}
+
+/// The bytes a confused verifier would use as an HMAC key: the raw public key of an OKP key, the
+/// uncompressed point of an EC key, the modulus of an RSA key.
+fn public_key_bytes(jwk: &Value) -> Result<Vec<u8>, ForgeError> {
+    let field = |name: &str| -> Result<Vec<u8>, ForgeError> {
+        let v = jwk
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| ForgeError::NoKey(format!("the key has no `{name}`")))?;
+        URL_SAFE_NO_PAD
+            .decode(v.trim_end_matches('='))
+            .map_err(|e| ForgeError::NoKey(format!("`{name}` is not base64url: {e}")))
+    };
+    match jwk.get("kty").and_then(Value::as_str) {
+        Some("OKP") => field("x"),
+        Some("EC") => {
+            let mut out = vec![4u8];
+            out.extend(field("x")?);
+            out.extend(field("y")?);
+            Ok(out)
+        }
+        Some("RSA") => field("n"),
+        other => Err(ForgeError::NoKey(format!("unsupported key type {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn real() -> String {
+        let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","typ":"at+jwt","kid":"k1"}"#);
+        let p = URL_SAFE_NO_PAD.encode(r#"{"iss":"https://as","aud":"https://rs/mcp","sub":"alice","exp":1,"scope":"mcp:read"}"#);
+        format!("{h}.{p}.c2lnbmF0dXJlLWJ5dGVzLWFyZS1oZXJl")
+    }
+
+    fn d() -> Defaults<'static> {
+        Defaults {
+            issuer: "https://as",
+            audience: "https://rs/mcp",
+            scope: Some("mcp:read"),
+        }
+    }
+
+    #[test]
+    fn every_variant_differs_and_keeps_the_shape() {
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode([7u8; 32]), "kid": "k1"});
+        let claims: Map<String, Value> = [("aud".to_string(), json!("https://other/mcp"))]
+            .into_iter()
+            .collect();
+        for kind in [
+            Forgery::Flip,
+            Forgery::TruncateSignature,
+            Forgery::Claims,
+            Forgery::AlgNone,
+            Forgery::OwnKey,
+            Forgery::OwnKeyAsIssuer,
+            Forgery::Hs256PublicKey,
+        ] {
+            let t = forge(kind, &real(), &claims, Some(&jwk), &d()).unwrap();
+            assert_ne!(t, real(), "{kind:?}");
+            assert_eq!(t.matches('.').count(), 2, "{kind:?}: {t}");
+        }
+        let (h, p, _) =
+            split(&forge(Forgery::AlgNone, &real(), &Map::new(), None, &d()).unwrap()).unwrap();
+        assert_eq!(h["alg"], "none");
+        assert_eq!(p["sub"], "alice");
+        let (_, p, _) =
+            split(&forge(Forgery::Claims, &real(), &claims, None, &d()).unwrap()).unwrap();
+        assert_eq!(p["aud"], "https://other/mcp");
+        let (h, _, _) = split(
+            &forge(
+                Forgery::Hs256PublicKey,
+                &real(),
+                &Map::new(),
+                Some(&jwk),
+                &d(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (h["alg"].as_str(), h["kid"].as_str()),
+            (Some("HS256"), Some("k1"))
+        );
+    }
+
+    #[test]
+    fn hs256_key_confusion_uses_the_raw_public_key() {
+        let jwk = json!({"kty": "OKP", "x": URL_SAFE_NO_PAD.encode([9u8; 32])});
+        let t = forge(
+            Forgery::Hs256PublicKey,
+            &real(),
+            &Map::new(),
+            Some(&jwk),
+            &d(),
+        )
+        .unwrap();
+        let (input, sig) = t.rsplit_once('.').unwrap();
+        assert_eq!(sig, hs256(&[9u8; 32], input));
+    }
+
+    #[test]
+    fn opaque_tokens_can_only_be_flipped_or_replaced() {
+        assert!(
+            forge(Forgery::Flip, "opaque-token-value", &Map::new(), None, &d()).unwrap()
+                != "opaque-token-value"
+        );
+        assert!(forge(Forgery::Claims, "opaque", &Map::new(), None, &d()).is_err());
+        let minted = forge(Forgery::OwnKey, "opaque", &Map::new(), None, &d()).unwrap();
+        assert_eq!(split(&minted).unwrap().1["aud"], "https://rs/mcp");
+        assert!(split("a.b").is_none() && split("").is_none() && split("!!.??.x").is_none());
+    }
+}
