@@ -129,15 +129,6 @@ impl Comparison {
     }
 }
 
-fn severity(v: Verdict) -> u8 {
-    match v {
-        Verdict::Pass | Verdict::Info | Verdict::Skip => 0,
-        Verdict::Warn => 1,
-        Verdict::Fail => 2,
-        Verdict::Error => 3,
-    }
-}
-
 pub fn compare(old: &Run, new: &Run) -> Comparison {
     let before: BTreeMap<&str, Verdict> = old
         .verdicts
@@ -158,8 +149,8 @@ pub fn compare(old: &Run, new: &Run) -> Comparison {
                 unchanged += 1;
                 continue;
             }
-            Some(o) if severity(*n) > severity(*o) => Change::Worse,
-            Some(o) if severity(*n) < severity(*o) => Change::Better,
+            Some(o) if n.badness() > o.badness() => Change::Worse,
+            Some(o) if n.badness() < o.badness() => Change::Better,
             Some(_) => Change::Changed,
         };
         rows.push(Row {

@@ -84,18 +84,7 @@ pub fn worse_than_clean<'a>(
         .iter()
         .filter_map(|o| {
             let was = *clean.get(&o.id)?;
-            (rank(o.verdict) > rank(was)).then_some((o, was))
+            (o.verdict.badness() > was.badness()).then_some((o, was))
         })
         .collect()
-}
-
-/// Badness for comparing runs: a skip is no better than a pass here, since a flaw that hides a
-/// feature turns the checks of that feature into skips.
-fn rank(v: Verdict) -> u8 {
-    match v {
-        Verdict::Pass | Verdict::Info | Verdict::Skip => 0,
-        Verdict::Warn => 1,
-        Verdict::Fail => 2,
-        Verdict::Error => 3,
-    }
 }

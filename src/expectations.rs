@@ -173,16 +173,6 @@ impl Evaluation {
     }
 }
 
-/// How bad a verdict is, for telling a stale entry (the result got better) from a worse one.
-fn severity(v: Verdict) -> u8 {
-    match v {
-        Verdict::Pass | Verdict::Info | Verdict::Skip => 0,
-        Verdict::Warn => 1,
-        Verdict::Fail => 2,
-        Verdict::Error => 3,
-    }
-}
-
 /// Without an entry, these verdicts are expected.
 fn acceptable(v: Verdict, strict: bool) -> bool {
     match v {
@@ -213,7 +203,7 @@ pub fn evaluate<'a>(
                 entry: e.clone(),
                 actual: o.verdict,
                 message: o.message.clone(),
-                stale: severity(o.verdict) < severity(e.verdict),
+                stale: o.verdict.badness() < e.verdict.badness(),
             }),
             None if acceptable(o.verdict, strict) => {}
             None => ev.findings.push(Finding::Unexpected {

@@ -26,6 +26,17 @@ impl Verdict {
         Verdict::Error,
     ];
 
+    /// How bad a verdict is when two runs are compared: a skip counts as a pass, since a defect
+    /// that hides a feature turns that feature's checks into skips.
+    pub fn badness(self) -> u8 {
+        match self {
+            Verdict::Pass | Verdict::Info | Verdict::Skip => 0,
+            Verdict::Warn => 1,
+            Verdict::Fail => 2,
+            Verdict::Error => 3,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
