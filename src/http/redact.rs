@@ -3,7 +3,9 @@
 //! and every text the tool writes or prints is scrubbed of them at the output boundary.
 
 use std::collections::BTreeSet;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use serde_json::Value;
 
@@ -50,6 +52,38 @@ pub fn shorten(secret: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Redactor {
     secrets: RwLock<BTreeSet<String>>,
+    /// One automaton for every secret learned so far (and how many it covers), rebuilt only when
+    /// more were learned: a report has thousands of strings and hundreds of secrets.
+    automaton: RwLock<Option<(usize, Arc<Replacer>)>>,
+}
+
+#[derive(Debug)]
+enum Replacer {
+    Automaton {
+        automaton: AhoCorasick,
+        shortened: Vec<String>,
+    },
+    OneByOne(Vec<(String, String)>),
+}
+
+impl Replacer {
+    fn replace(&self, text: &str) -> String {
+        match self {
+            Replacer::Automaton {
+                automaton,
+                shortened,
+            } => automaton.replace_all(text, shortened),
+            Replacer::OneByOne(pairs) => {
+                pairs.iter().fold(text.to_string(), |out, (secret, short)| {
+                    if out.contains(secret.as_str()) {
+                        out.replace(secret.as_str(), short)
+                    } else {
+                        out
+                    }
+                })
+            }
+        }
+    }
 }
 
 impl Redactor {
@@ -154,41 +188,73 @@ impl Redactor {
     }
 
     /// Replaces every learned secret in `text` with its shortened form.
+    /// One text (a message while checks still run): the current automaton if there is one,
+    /// else a plain search per secret, since more secrets will arrive before the report.
     pub fn scrub(&self, text: &str) -> String {
-        let Ok(secrets) = self.secrets.read() else {
-            return text.to_string();
-        };
-        // Longest first, so that a secret containing another is replaced whole.
-        let mut ordered: Vec<&String> = secrets
-            .iter()
-            .filter(|s| text.contains(s.as_str()))
-            .collect();
-        if ordered.is_empty() {
-            return text.to_string();
+        match self.replacer(false) {
+            Some(r) => r.replace(text),
+            None => text.to_string(),
         }
-        ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        let mut out = text.to_string();
-        for s in ordered {
-            out = out.replace(s.as_str(), &shorten(s));
-        }
-        out
     }
 
-    /// Scrubs every string inside a JSON value.
+    /// Scrubs every string inside a JSON value (a whole report): worth one automaton.
     pub fn scrub_json(&self, v: &mut Value) {
-        match v {
-            Value::String(s) => *s = self.scrub(s),
-            Value::Array(items) => items.iter_mut().for_each(|i| self.scrub_json(i)),
-            Value::Object(map) => map.values_mut().for_each(|i| self.scrub_json(i)),
-            _ => {}
+        if let Some(r) = self.replacer(true) {
+            scrub_value(&r, v);
         }
     }
 
-    pub fn secrets(&self) -> Vec<String> {
-        self.secrets
-            .read()
-            .map(|s| s.iter().cloned().collect())
-            .unwrap_or_default()
+    /// The automaton for the secrets learned so far; `None` when there are none. Leftmost-longest
+    /// matching replaces a secret that contains another one whole.
+    fn replacer(&self, build: bool) -> Option<Arc<Replacer>> {
+        let secrets = self.secrets.read().ok()?;
+        if secrets.is_empty() {
+            return None;
+        }
+        if let Ok(cached) = self.automaton.read() {
+            if let Some((n, r)) = cached.as_ref() {
+                if *n == secrets.len() {
+                    return Some(r.clone());
+                }
+            }
+        }
+        let shortened: Vec<String> = secrets.iter().map(|s| shorten(s)).collect();
+        let one_by_one = |shortened: Vec<String>| {
+            let mut pairs: Vec<(String, String)> = secrets.iter().cloned().zip(shortened).collect();
+            pairs.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+            Replacer::OneByOne(pairs)
+        };
+        if !build {
+            return Some(Arc::new(one_by_one(shortened)));
+        }
+        // A contiguous NFA builds in a fraction of a DFA's time and searches fast enough here.
+        let built = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(secrets.iter());
+        let r = match built {
+            Ok(automaton) => Replacer::Automaton {
+                automaton,
+                shortened,
+            },
+            // Only an absurd number of secrets gets here; nothing may leak, so fall back to
+            // replacing them one by one, longest first.
+            Err(_) => one_by_one(shortened),
+        };
+        let r = Arc::new(r);
+        if let Ok(mut cached) = self.automaton.write() {
+            *cached = Some((secrets.len(), r.clone()));
+        }
+        Some(r)
+    }
+}
+
+fn scrub_value(r: &Replacer, v: &mut Value) {
+    match v {
+        Value::String(s) => *s = r.replace(s),
+        Value::Array(items) => items.iter_mut().for_each(|i| scrub_value(r, i)),
+        Value::Object(map) => map.values_mut().for_each(|i| scrub_value(r, i)),
+        _ => {}
     }
 }
 
@@ -237,6 +303,29 @@ mod tests {
         let out = r.scrub("code-in-a-redirect-1 token-in-a-fragment-2");
         assert!(!out.contains("code-in-a-redirect-1"), "{out}");
         assert!(!out.contains("token-in-a-fragment-2"), "{out}");
+    }
+
+    #[test]
+    fn both_paths_replace_a_secret_that_contains_another_whole() {
+        let r = Redactor::new();
+        r.learn("inner-secret-0123");
+        r.learn("outer-inner-secret-0123-tail");
+        let text = "a outer-inner-secret-0123-tail b inner-secret-0123 c";
+        let want = format!(
+            "a {} b {} c",
+            shorten("outer-inner-secret-0123-tail"),
+            shorten("inner-secret-0123")
+        );
+        // One message (no automaton yet), then a whole document (automaton), then a message again
+        // (the automaton is current and reused).
+        assert_eq!(r.scrub(text), want);
+        let mut doc = serde_json::json!({"k": [text, {"x": text}]});
+        r.scrub_json(&mut doc);
+        assert_eq!(
+            doc,
+            serde_json::json!({"k": [want.clone(), {"x": want.clone()}]})
+        );
+        assert_eq!(r.scrub(text), want);
     }
 
     #[test]
