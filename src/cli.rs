@@ -68,6 +68,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
 
+    /// Seconds the whole run may take: checks not finished by then end as `error`, and the
+    /// reports are still written
+    #[arg(long, value_name = "SECS")]
+    pub deadline: Option<u64>,
+
     /// Load checks from this folder of suite files instead of the built-in suites
     #[arg(long, value_name = "DIR")]
     pub suite_dir: Option<PathBuf>,

@@ -83,10 +83,15 @@ pub fn load_profile(path: &Path) -> Result<Profile, ConfigError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::Usage(format!("cannot read config {file}: {e}")))?;
-    toml::from_str(&text).map_err(|e| {
-        let (line, column) = e.span().map_or((1, 1), |s| line_col(&text, s.start));
+    parse_profile(&file, &text)
+}
+
+/// A target profile from its text; errors are located as `file:line:column`.
+pub fn parse_profile(file: &str, text: &str) -> Result<Profile, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
         ConfigError::File {
-            file,
+            file: file.to_string(),
             line,
             column,
             message: e.message().trim().to_string(),
@@ -140,6 +145,14 @@ pub fn build(
     }
     if let Some(m) = profile.http.max_body_bytes {
         http.max_body = m;
+    }
+    if let Some(d) = run.deadline {
+        if d == 0 {
+            return Err(ConfigError::Usage(
+                "--deadline must be at least 1 second".into(),
+            ));
+        }
+        http.deadline = Some(std::time::Instant::now() + Duration::from_secs(d));
     }
     let suite = match &run.suite_dir {
         Some(dir) => Suite::from_dir(dir)?,

@@ -13,6 +13,8 @@ pub mod demo;
 pub mod discovery;
 pub mod exit;
 pub mod expectations;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod mcp;
 pub mod oauth;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::exchange::{Exchange, RequestRecord, ResponseRecord, evidence_text};
+use super::exchange::{Exchange, RequestRecord, ResponseRecord, evidence_headers, evidence_text};
 use super::redact::Redactor;
 
 /// How long a `text/event-stream` answer is read: a stream may never end, and the first event
@@ -96,6 +96,8 @@ pub enum HttpError {
         url: String,
         limit: usize,
     },
+    #[error("{method} {url}: the run's deadline passed")]
+    Deadline { method: String, url: String },
     #[error("{method} {url}: {detail}")]
     Other {
         method: String,
@@ -114,15 +116,22 @@ impl HttpError {
             HttpError::TooLarge { limit, .. } => {
                 format!("the response body exceeds the {limit}-byte limit")
             }
+            HttpError::Deadline { .. } => DEADLINE_PASSED.to_string(),
             HttpError::Other { detail, .. } => detail.clone(),
         }
     }
 }
 
+/// The message of everything the run's deadline (`--deadline`) cut short.
+pub const DEADLINE_PASSED: &str = "the run's deadline passed";
+
 #[derive(Clone, Debug)]
 pub struct HttpSettings {
     pub timeout: Duration,
     pub max_body: usize,
+    /// The end of the whole run (`--deadline`): no request is sent after it, and none waits
+    /// past it.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for HttpSettings {
@@ -130,6 +139,7 @@ impl Default for HttpSettings {
         HttpSettings {
             timeout: Duration::from_secs(10),
             max_body: 2 * 1024 * 1024,
+            deadline: None,
         }
     }
 }
@@ -168,6 +178,11 @@ impl HttpClient {
         &self.redactor
     }
 
+    /// The end of the run (`--deadline`), if it has one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.settings.deadline
+    }
+
     /// Requests sent so far in this run.
     pub fn requests_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
@@ -191,7 +206,7 @@ impl HttpClient {
                 (
                     Some(ResponseRecord {
                         status: resp.status,
-                        headers: resp.headers.clone(),
+                        headers: evidence_headers(&resp.headers),
                         body,
                         body_truncated,
                     }),
@@ -239,6 +254,14 @@ impl HttpClient {
         let m = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| build_err(e.to_string()))?;
         let mut builder = self.inner.request(m, &req.url);
+        if let Some(d) = self.settings.deadline {
+            // Whatever the per-answer timeout, no request outlives the run.
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err((None, HttpError::Deadline { method, url }));
+            }
+            builder = builder.timeout(left.min(self.settings.timeout));
+        }
         for (k, v) in &req.headers {
             let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
                 .map_err(|e| build_err(e.to_string()))?;
@@ -322,6 +345,9 @@ impl HttpClient {
 
     fn classify(&self, method: &str, url: &str, e: &reqwest::Error) -> HttpError {
         let (method, url) = (method.to_string(), url.to_string());
+        if e.is_timeout() && self.settings.deadline.is_some_and(|d| Instant::now() >= d) {
+            return HttpError::Deadline { method, url };
+        }
         if e.is_timeout() {
             return HttpError::Timeout {
                 method,
@@ -351,7 +377,7 @@ fn partial_record(status: u16, headers: Vec<(String, String)>, body: &[u8]) -> R
     let (body, _) = evidence_text(body);
     ResponseRecord {
         status,
-        headers,
+        headers: evidence_headers(&headers),
         body,
         body_truncated: true,
     }

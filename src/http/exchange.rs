@@ -37,6 +37,27 @@ pub struct ResponseRecord {
     pub body_truncated: bool,
 }
 
+/// How much of one header value the evidence keeps: HTTP/1 allows a response head of about
+/// 400 KB, and a hostile server could send that on every answer of a run.
+const EVIDENCE_HEADER_LIMIT: usize = 4 * 1024;
+
+/// Headers for evidence: values longer than [`EVIDENCE_HEADER_LIMIT`] are cut, with their size.
+pub fn evidence_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            if v.len() <= EVIDENCE_HEADER_LIMIT {
+                return (k.clone(), v.clone());
+            }
+            let mut cut = EVIDENCE_HEADER_LIMIT;
+            while !v.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            (k.clone(), format!("{}…«{} bytes»", &v[..cut], v.len()))
+        })
+        .collect()
+}
+
 /// Text for evidence: lossy UTF-8, cut at [`EVIDENCE_BODY_LIMIT`] on a character boundary.
 pub fn evidence_text(bytes: &[u8]) -> (String, bool) {
     let text = String::from_utf8_lossy(bytes);

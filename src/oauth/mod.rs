@@ -4,4 +4,5 @@
 pub mod forge;
 pub mod jwt;
 pub mod metadata;
+pub mod response;
 pub mod www_authenticate;

@@ -7,6 +7,7 @@ use super::RunCtx;
 use super::outcome::CheckOutcome;
 use super::verdict::{Level, Verdict};
 use crate::action::{self, ActionCtx, StepError};
+use crate::http::client::DEADLINE_PASSED;
 use crate::suite::Check;
 use crate::suite::expect::{self, Finding};
 use crate::suite::model::When;
@@ -16,7 +17,24 @@ pub async fn execute(ctx: &RunCtx, check: &Check) -> CheckOutcome {
     let started = Instant::now();
     let level = check.level_for(ctx.revision);
     let mut exchanges = Vec::new();
-    let (verdict, message) = grade(ctx, check, level, &mut exchanges).await;
+    let (verdict, message) = match ctx.http.deadline() {
+        None => grade(ctx, check, level, &mut exchanges).await,
+        Some(d) if Instant::now() >= d => (Verdict::Error, DEADLINE_PASSED.to_string()),
+        Some(d) => {
+            let graded = grade(ctx, check, level, &mut exchanges);
+            match tokio::time::timeout_at(tokio::time::Instant::from_std(d), graded).await {
+                Ok(v) => v,
+                Err(_) => (Verdict::Error, DEADLINE_PASSED.to_string()),
+            }
+        }
+    };
+    // A check the deadline cut short is an error, whatever stopped it (a refused request, a
+    // client that could not be registered).
+    let verdict = if matches!(verdict, Verdict::Skip) && message.contains(DEADLINE_PASSED) {
+        Verdict::Error
+    } else {
+        verdict
+    };
     CheckOutcome {
         id: check.id.clone(),
         family: check.family.clone(),

@@ -1,0 +1,3 @@
+#![no_main]
+// The body lives in the library (src/fuzzing.rs), so that tests/fuzz_replay.rs replays the same.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_oauth_conform::fuzzing::challenge_structured(data));
