@@ -80,6 +80,14 @@ pub fn parse(file: &str, text: &str) -> Result<Run, CompareError> {
     }
     let def: RunDef = serde_json::from_value(v).map_err(|e| invalid(e.to_string()))?;
     debug_assert_eq!(def.schema, SCHEMA);
+    // One verdict per check: with two, which one a comparison reads would be arbitrary (a run
+    // compared with itself could get "worse": fuzz/regressions/compare_json/).
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &def.checks {
+        if !seen.insert(c.id.as_str()) {
+            return Err(invalid(format!("check `{}` appears more than once", c.id)));
+        }
+    }
     Ok(Run {
         file: file.to_string(),
         spec: def.spec,
@@ -237,6 +245,14 @@ pub fn render(old: &Run, new: &Run, c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_listed_twice_is_refused() {
+        let text =
+            r#"{"schema":1,"checks":[{"id":"a","verdict":"fail"},{"id":"a","verdict":"pass"}]}"#;
+        let e = parse("r.json", text).unwrap_err().to_string();
+        assert!(e.contains("`a` appears more than once"), "{e}");
+    }
 
     fn results(spec: &str, checks: &[(&str, &str)]) -> String {
         let checks: Vec<_> = checks
