@@ -61,7 +61,21 @@ pub fn protocol_headers(rev: Revision, method: Option<&str>) -> Vec<(String, Str
     h
 }
 
-fn default_params(rev: Revision, method: &str) -> Value {
+/// A notification (no `id`, no answer expected): `notifications/initialized` after `initialize`.
+pub fn notification(rev: Revision, method: &str) -> (Vec<(String, String)>, Vec<u8>) {
+    let body = json!({"jsonrpc": "2.0", "method": method});
+    let mut headers = vec![
+        ("Content-Type".to_string(), "application/json".to_string()),
+        (
+            "Accept".to_string(),
+            "application/json, text/event-stream".to_string(),
+        ),
+    ];
+    headers.extend(protocol_headers(rev, Some(method)));
+    (headers, body.to_string().into_bytes())
+}
+
+pub fn default_params(rev: Revision, method: &str) -> Value {
     let client_info = json!({"name": "mcp-oauth-conform", "version": env!("CARGO_PKG_VERSION")});
     match method {
         "initialize" => {

@@ -28,10 +28,51 @@ pub enum ClientKind {
     /// A public client whose redirect URI is an https URL the tool does not serve (for redirect
     /// variants; its callback is never visited).
     Web,
-    /// A public client with two loopback redirect URIs.
+    /// A public client with two redirect URIs.
     Multi,
     /// A public client whose redirect URI has a query component.
     Query,
+    /// The client revocation checks use: the main one, or the confidential one when the
+    /// authorization server's `revocation_endpoint_auth_methods_supported` leaves out `none`
+    /// (public clients cannot revoke there, by its own word).
+    Revoker,
+}
+
+/// What the tool registers. `web`, `multi` and `query` are views of one registration (an https
+/// redirect URI and a loopback one with a query): registration is the most rate-limited request
+/// of real servers (20 an hour for the TypeScript SDK's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Shape {
+    Main,
+    Second,
+    Confidential,
+    ConfidentialPost,
+    Web,
+}
+
+impl ClientKind {
+    fn shape(self) -> Shape {
+        match self {
+            ClientKind::Main => Shape::Main,
+            ClientKind::Second => Shape::Second,
+            ClientKind::Confidential => Shape::Confidential,
+            ClientKind::ConfidentialPost => Shape::ConfidentialPost,
+            ClientKind::Web | ClientKind::Multi | ClientKind::Query => Shape::Web,
+            // Resolved to Main or Confidential before it gets here.
+            ClientKind::Revoker => Shape::Main,
+        }
+    }
+}
+
+/// A registration the session made: the client, and the exchange for checks that inspect it.
+pub struct Registration {
+    pub client: Client,
+    pub exchange: Exchange,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The client metadata sent.
+    pub sent: Value,
 }
 
 impl ClientKind {
@@ -44,6 +85,7 @@ impl ClientKind {
             ClientKind::Web => "web",
             ClientKind::Multi => "multi",
             ClientKind::Query => "query",
+            ClientKind::Revoker => "revoker",
         }
     }
 }
@@ -100,7 +142,9 @@ pub struct Session {
     pub scope: Option<String>,
     /// The `resource` flows send (2025-06-18 and later).
     pub resource: Option<String>,
-    cells: BTreeMap<ClientKind, OnceCell<Result<Arc<Client>, String>>>,
+    /// Whether the revocation endpoint takes public clients (`ClientKind::Revoker`).
+    revocation_public: bool,
+    registrations: BTreeMap<Shape, OnceCell<Result<Arc<Registration>, String>>>,
     exchanges: Mutex<Vec<Exchange>>,
 }
 
@@ -152,14 +196,19 @@ impl Session {
             }
         };
         let scope = config.scope.clone().or_else(|| default_scope(vars));
-        let cells = [
-            ClientKind::Main,
-            ClientKind::Second,
-            ClientKind::Confidential,
-            ClientKind::ConfidentialPost,
-            ClientKind::Web,
-            ClientKind::Multi,
-            ClientKind::Query,
+        let revocation_public = match vars
+            .pointer("/as/revocation_endpoint_auth_methods_supported")
+            .and_then(Value::as_array)
+        {
+            Some(methods) => methods.iter().any(|m| m == "none"),
+            None => true,
+        };
+        let registrations = [
+            Shape::Main,
+            Shape::Second,
+            Shape::Confidential,
+            Shape::ConfidentialPost,
+            Shape::Web,
         ]
         .into_iter()
         .map(|k| (k, OnceCell::new()))
@@ -172,38 +221,72 @@ impl Session {
             preconfigured,
             scope,
             resource,
-            cells,
+            revocation_public,
+            registrations,
             exchanges: Mutex::new(Vec::new()),
         })
     }
 
-    /// The client of a kind, registering it on first use.
+    /// The client of a kind: the pre-registered one where it fits, else registered on first use.
     pub async fn client(&self, http: &HttpClient, kind: ClientKind) -> Result<Arc<Client>, String> {
-        let cell = self
-            .cells
-            .get(&kind)
-            .ok_or_else(|| format!("unknown client kind {}", kind.as_str()))?;
-        cell.get_or_init(|| self.acquire(http, kind)).await.clone()
+        let kind = match kind {
+            ClientKind::Revoker if self.revocation_public => ClientKind::Main,
+            ClientKind::Revoker => ClientKind::Confidential,
+            k => k,
+        };
+        if let Some(c) = self.preconfigured_for(kind) {
+            return Ok(Arc::new(c));
+        }
+        let reg = self.registration(http, kind).await?;
+        let mut client = Client {
+            kind,
+            ..reg.client.clone()
+        };
+        if kind == ClientKind::Query {
+            // Its default redirect URI is the one with a query.
+            client.redirect_uris.sort_by_key(|u| !u.contains('?'));
+        }
+        Ok(Arc::new(client))
     }
 
-    async fn acquire(&self, http: &HttpClient, kind: ClientKind) -> Result<Arc<Client>, String> {
-        if let Some(c) = &self.preconfigured {
-            let confidential = c.client_secret.is_some();
-            match kind {
-                ClientKind::Main => return Ok(Arc::new(c.clone())),
-                ClientKind::Confidential
-                    if confidential && c.auth_method == "client_secret_basic" =>
-                {
-                    return Ok(Arc::new(Client { kind, ..c.clone() }));
-                }
-                ClientKind::ConfidentialPost
-                    if confidential && c.auth_method == "client_secret_post" =>
-                {
-                    return Ok(Arc::new(Client { kind, ..c.clone() }));
-                }
-                _ => {}
+    fn preconfigured_for(&self, kind: ClientKind) -> Option<Client> {
+        let c = self.preconfigured.as_ref()?;
+        let fits = match kind {
+            ClientKind::Main => true,
+            ClientKind::Confidential => {
+                c.client_secret.is_some() && c.auth_method == "client_secret_basic"
             }
-        }
+            ClientKind::ConfidentialPost => {
+                c.client_secret.is_some() && c.auth_method == "client_secret_post"
+            }
+            _ => false,
+        };
+        fits.then(|| Client { kind, ..c.clone() })
+    }
+
+    /// The registration behind a kind of client, made on first use: the one its client came
+    /// from, or (for a pre-registered client) one of the same shape, for checks on registration.
+    pub async fn registration(
+        &self,
+        http: &HttpClient,
+        kind: ClientKind,
+    ) -> Result<Arc<Registration>, String> {
+        let shape = kind.shape();
+        let cell = self
+            .registrations
+            .get(&shape)
+            .ok_or_else(|| format!("unknown client kind {}", kind.as_str()))?;
+        cell.get_or_init(|| self.register(http, kind, shape))
+            .await
+            .clone()
+    }
+
+    async fn register(
+        &self,
+        http: &HttpClient,
+        kind: ClientKind,
+        shape: Shape,
+    ) -> Result<Arc<Registration>, String> {
         let Some(endpoint) = &self.registration_endpoint else {
             return Err(format!(
                 "needs a {} client: {}; give a pre-registered client (--client-id, --client-secret, --redirect-uri)",
@@ -212,21 +295,27 @@ impl Session {
             ));
         };
         let cb = self.callback.uri("/callback");
-        let (auth_method, redirect_uris, app_type) = match kind {
-            ClientKind::Main | ClientKind::Second => ("none", vec![cb], "native"),
-            ClientKind::Confidential => ("client_secret_basic", vec![cb], "native"),
-            ClientKind::ConfidentialPost => ("client_secret_post", vec![cb], "native"),
-            ClientKind::Web => ("none", vec!["https://client.example/cb".to_string()], "web"),
-            ClientKind::Multi => ("none", vec![cb, self.callback.uri("/callback2")], "native"),
-            ClientKind::Query => ("none", vec![format!("{cb}?x=1")], "native"),
+        let (auth_method, redirect_uris) = match shape {
+            Shape::Main | Shape::Second => ("none", vec![cb]),
+            Shape::Confidential => ("client_secret_basic", vec![cb]),
+            Shape::ConfidentialPost => ("client_secret_post", vec![cb]),
+            Shape::Web => (
+                "none",
+                vec!["https://client.example/cb".to_string(), format!("{cb}?x=1")],
+            ),
+        };
+        let name = match shape {
+            Shape::Web => "web",
+            _ => kind.as_str(),
         };
         let body = json!({
             "redirect_uris": redirect_uris,
             "token_endpoint_auth_method": auth_method,
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
-            "client_name": format!("mcp-oauth-conform ({})", kind.as_str()),
-            "application_type": app_type,
+            "client_name": format!("mcp-oauth-conform ({name})"),
+            // Native apps may use both loopback and claimed https redirect URIs (RFC 8252).
+            "application_type": "native",
         });
         let req = Request {
             method: "POST".into(),
@@ -239,10 +328,9 @@ impl Session {
         };
         let (ex, result) = http.send(&req).await;
         if let Ok(mut e) = self.exchanges.lock() {
-            e.push(ex);
+            e.push(ex.clone());
         }
-        let resp =
-            result.map_err(|e| format!("registering a {} client failed: {e}", kind.as_str()))?;
+        let resp = result.map_err(|e| format!("registering a {name} client failed: {e}"))?;
         let doc: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
         let client_id = doc
             .get("client_id")
@@ -250,14 +338,13 @@ impl Session {
             .filter(|_| (200..300).contains(&resp.status));
         let Some(client_id) = client_id else {
             return Err(format!(
-                "registering a {} client failed: {} answered {} {}",
-                kind.as_str(),
+                "registering a {name} client failed: {} answered {} {}",
                 endpoint,
                 resp.status,
                 crate::suite::expect::show(&doc)
             ));
         };
-        Ok(Arc::new(Client {
+        let client = Client {
             kind,
             client_id: client_id.to_string(),
             client_secret: doc
@@ -280,6 +367,14 @@ impl Session {
                 })
                 .filter(|v: &Vec<String>| !v.is_empty())
                 .unwrap_or(redirect_uris),
+        };
+        Ok(Arc::new(Registration {
+            client,
+            exchange: ex,
+            status: resp.status,
+            headers: resp.headers,
+            body: resp.body,
+            sent: body,
         }))
     }
 

@@ -48,13 +48,33 @@ const MAX_TOOLS: usize = 25;
 /// refused with 401 or 403: the operation that needs more than the token grants.
 async fn find_refused_tool(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
     let mut exchanges = Vec::new();
+    // Before the stateless protocol a server may answer tools only inside a session.
+    let session = if ctx.revision.is_stateless() {
+        None
+    } else {
+        match open_session(ctx, step, scope, &mut exchanges).await {
+            Ok(s) => s,
+            Err(e) => {
+                return StepResult {
+                    exchanges,
+                    outcome: Err(e),
+                };
+            }
+        }
+    };
+    let in_session = |mut req: Request| {
+        if let Some(id) = &session {
+            req.headers.push(("Mcp-Session-Id".into(), id.clone()));
+        }
+        req
+    };
     let list = match build(
         ctx,
         step,
         scope,
         Some(("tools/list", serde_json::json!({}))),
     ) {
-        Ok(r) => r,
+        Ok(r) => in_session(r),
         Err(e) => {
             return StepResult {
                 exchanges,
@@ -91,7 +111,7 @@ async fn find_refused_tool(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -
     for name in &names {
         let params = serde_json::json!({"name": name, "arguments": {}});
         let req = match build(ctx, step, scope, Some(("tools/call", params))) {
-            Ok(r) => r,
+            Ok(r) => in_session(r),
             Err(e) => {
                 return StepResult {
                     exchanges,
@@ -147,6 +167,43 @@ async fn find_refused_tool(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -
         exchanges,
         outcome: Err(StepError::Precondition(why)),
     }
+}
+
+/// `initialize` with the step's credential and, when the server names a session,
+/// `notifications/initialized` in it: the session id, if any.
+async fn open_session(
+    ctx: &ActionCtx<'_>,
+    step: &StepDef,
+    scope: &Scope,
+    exchanges: &mut Vec<crate::http::Exchange>,
+) -> Result<Option<String>, StepError> {
+    let params = mcp::default_params(ctx.revision, "initialize");
+    let req = build(ctx, step, scope, Some(("initialize", params)))?;
+    let (ex, result) = ctx.http.send(&req).await;
+    exchanges.push(ex);
+    let resp = result.map_err(StepError::Http)?;
+    let Some(id) = resp.header("mcp-session-id").map(str::to_string) else {
+        return Ok(None);
+    };
+    let (headers, body) = mcp::notification(ctx.revision, "notifications/initialized");
+    let mut note = Request {
+        method: "POST".into(),
+        url: req.url.clone(),
+        headers,
+        body: Some(body),
+    };
+    // The same credential as the initialize request.
+    note.headers.extend(
+        req.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .cloned(),
+    );
+    note.headers.push(("Mcp-Session-Id".into(), id.clone()));
+    let (ex, result) = ctx.http.send(&note).await;
+    exchanges.push(ex);
+    result.map_err(StepError::Http)?;
+    Ok(Some(id))
 }
 
 /// The request a step describes; `call` replaces its JSON-RPC method and params.

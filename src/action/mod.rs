@@ -5,6 +5,7 @@
 mod authorize;
 mod http;
 mod mcp;
+mod register;
 mod token;
 
 pub use authorize::{random_token, s256, same_endpoint};
@@ -22,7 +23,7 @@ pub struct ActionCtx<'a> {
     pub session: &'a crate::session::Session,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StepError {
     /// The check cannot run here: a variable it needs is missing.
     #[error(transparent)]
@@ -37,6 +38,7 @@ pub enum StepError {
     Precondition(String),
 }
 
+#[derive(Clone)]
 pub struct StepResult {
     pub exchanges: Vec<Exchange>,
     /// What the step observed, the URL it observed it at, and findings the action itself makes
@@ -58,6 +60,7 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
         ActionKind::Http => http::run(ctx, step, scope).await,
         ActionKind::Mcp => mcp::run(ctx, step, scope).await,
         ActionKind::Authorize => authorize::run(ctx, step, scope).await,
+        ActionKind::Register => register::run(ctx, step).await,
         ActionKind::Token | ActionKind::Revoke | ActionKind::Introspect => {
             token::run(ctx, step, scope).await
         }
@@ -86,6 +89,12 @@ pub fn describe(step: &StepDef, url: Option<&str>) -> Option<String> {
             Some(format!("{method} {path}"))
         }
         ActionKind::Mcp => Some(mcp::describe(step)),
+        ActionKind::Register => Some(format!(
+            "the {} client's registration",
+            step.client
+                .unwrap_or(crate::session::ClientKind::Main)
+                .as_str()
+        )),
         ActionKind::Authorize | ActionKind::Token | ActionKind::Revoke | ActionKind::Introspect => {
             None
         }
@@ -129,8 +138,12 @@ fn observe(
             .header("retry-after")
             .map(|r| format!(", Retry-After: {r}"))
             .unwrap_or_default();
+        let policy = resp
+            .header("ratelimit-policy")
+            .map(|p| format!(", RateLimit-Policy: {p}"))
+            .unwrap_or_default();
         return Err(StepError::RateLimited(format!(
-            "{} answered 429 Too Many Requests{retry}: the server rate-limits this run; try again later or lower --test-threads",
+            "{} answered 429 Too Many Requests{retry}{policy}: the server's rate limit for this endpoint is spent, so the check could not run; run again once its window has passed, or fewer checks at a time (--skip)",
             resp.url
         )));
     }

@@ -70,7 +70,7 @@ impl Response {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("{method} {url}: invalid request: {detail}")]
     Build {

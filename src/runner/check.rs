@@ -90,6 +90,8 @@ async fn grade(
     let mut findings: Vec<Finding> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let mut ran = 0usize;
+    // Saved name → key of the shared step saved under it, for shared steps reading from it.
+    let mut share_keys: std::collections::HashMap<&str, String> = Default::default();
     for step in &check.steps {
         if let Some(w) = &step.when {
             if !when_holds(w, &scope, ctx) {
@@ -97,7 +99,21 @@ async fn grade(
             }
         }
         ran += 1;
-        let result = action::run(&actx, step, &scope).await;
+        let result = if step.shared {
+            // Only a token step reads from an earlier one (the validator allows no other).
+            let from_key = (*step.action.get_ref() == crate::suite::model::ActionKind::Token)
+                .then(|| step.from.as_deref().unwrap_or("auth"))
+                .and_then(|from| share_keys.get(from).map(String::as_str));
+            let key = super::shared::key(step, from_key);
+            if let Some(name) = &step.save {
+                share_keys.insert(name, key.clone());
+            }
+            ctx.shared
+                .get_or_run(key, action::run(&actx, step, &scope))
+                .await
+        } else {
+            action::run(&actx, step, &scope).await
+        };
         exchanges.extend(result.exchanges);
         let (seen, url, action_findings) = match result.outcome {
             Ok(o) => o,

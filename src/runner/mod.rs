@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod outcome;
+pub mod shared;
 pub mod verdict;
 
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,7 @@ pub struct RunCtx {
     pub revision: Revision,
     pub strict: bool,
     pub judge: Judge,
+    pub shared: shared::SharedSteps,
 }
 
 /// Runs checks concurrently without the libtest harness (tests and library callers).
@@ -166,6 +168,7 @@ impl RunCtx {
             vars: Arc::new(found.vars.clone()),
             revision: found.revision,
             strict: settings.strict,
+            shared: shared::SharedSteps::default(),
             judge: Judge {
                 allow_loopback_http: loopback,
             },

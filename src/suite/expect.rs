@@ -185,7 +185,7 @@ pub fn evaluate(
             if (300..400).contains(&s) && loc.starts_with(&uri) {
                 ev.push(
                     level,
-                    format!("redirected ({s}) to {loc}, a URI the tool never registered"),
+                    format!("redirected ({s}) to {loc}, where the browser must never be sent"),
                 );
             }
         }

@@ -381,4 +381,57 @@ expect.json."/error" = { equals = "invalid_token" }
                 .contains("unknown MCP revision")
         );
     }
+
+    const FLOW: &str = r#"
+[[check]]
+id = "x.flow"
+title = "t"
+party = "as"
+level = "must"
+revisions = "all"
+[[check.step]]
+action = "authorize"
+shared = true
+save = "auth"
+[[check.step]]
+action = "token"
+shared = true
+save = "tok"
+[[check.step]]
+action = "introspect"
+"#;
+
+    #[test]
+    fn shared_steps_load_and_are_never_consumed() {
+        load(FLOW).unwrap();
+        // Redeeming the shared code, refreshing or revoking the shared token would change what
+        // other checks read.
+        let e = err(&FLOW.replace("action = \"token\"\nshared = true", "action = \"token\""));
+        assert!(
+            e.contains("would redeem or revoke what the shared step `auth`"),
+            "{e}"
+        );
+        let e = err(&format!("{FLOW}[[check.step]]\naction = \"revoke\"\n"));
+        assert!(e.contains("shared step `tok`"), "{e}");
+        let e = err(&format!(
+            "{FLOW}[[check.step]]\naction = \"token\"\ngrant = \"refresh_token\"\nfrom = \"tok\"\n"
+        ));
+        assert!(e.contains("shared step `tok`"), "{e}");
+        // A shared token step may not vary the request: two checks could redeem one code.
+        let e = err(&FLOW.replace("save = \"tok\"", "save = \"tok\"\nset = { x = \"1\" }"));
+        assert!(e.contains("the ordinary way"), "{e}");
+        // Nor read a check's own steps: the same text would mean different requests.
+        let e = err(&FLOW.replace(
+            "action = \"authorize\"\nshared = true",
+            "action = \"authorize\"\nshared = true\nset = { scope = \"${auth.json.scope}\" }",
+        ));
+        assert!(e.contains("unknown variable `auth.json.scope`"), "{e}");
+        assert!(
+            err(&FLOW.replace(
+                "action = \"introspect\"",
+                "action = \"introspect\"\nshared = true"
+            ))
+            .contains("`shared` does not apply")
+        );
+    }
 }

@@ -74,6 +74,8 @@ pub enum ActionKind {
     Authorize,
     /// A token request (authorization code, refresh token, or any grant).
     Token,
+    /// The registration of one of the run's clients, made once per run (no request of its own).
+    Register,
     /// A revocation request (RFC 7009) for a token an earlier step obtained.
     Revoke,
     /// An introspection request (RFC 7662) for a token an earlier step obtained.
@@ -88,6 +90,7 @@ impl ActionKind {
             ActionKind::Inspect => "inspect",
             ActionKind::Authorize => "authorize",
             ActionKind::Token => "token",
+            ActionKind::Register => "register",
             ActionKind::Revoke => "revoke",
             ActionKind::Introspect => "introspect",
         }
@@ -134,6 +137,12 @@ pub struct StepDef {
     /// check is `skip` with what went wrong, not a verdict on the server.
     #[serde(default)]
     pub precondition: bool,
+    /// Every check that makes this same request shares one answer: the first to get there sends
+    /// it, the others read it. Real servers rate-limit registration, authorization and token
+    /// requests; ordinary flows need not be repeated per check. A shared code or refresh token is
+    /// never redeemed by an unshared step (the loader refuses it).
+    #[serde(default)]
+    pub shared: bool,
 
     // http and mcp
     #[serde(default)]

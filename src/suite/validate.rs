@@ -10,7 +10,7 @@ use super::{DISCOVERY_ROOTS, FLOW_ROOTS, SuiteError, parse_status_pattern, vars}
 /// Builds an error located at the first occurrence of a needle inside the current check.
 pub type At<'a> = dyn Fn(&str, String) -> SuiteError + 'a;
 
-use ActionKind::{Authorize, Http, Inspect, Introspect, Mcp, Revoke, Token};
+use ActionKind::{Authorize, Http, Inspect, Introspect, Mcp, Register, Revoke, Token};
 
 /// Actions that send a request with parameters of their own choosing.
 const REQUESTS: &[ActionKind] = &[Http, Mcp, Token, Revoke, Introspect];
@@ -22,7 +22,8 @@ const ENDPOINTS: &[ActionKind] = &[Token, Revoke, Introspect];
 /// The optional fields a step sets, each with the actions it belongs to. `action`, `name`,
 /// `when`, `save`, `note`, `level`, `precondition` and `expect` belong to every action.
 fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
-    let fields: [(&'static str, bool, &'static [ActionKind]); 31] = [
+    let fields: [(&'static str, bool, &'static [ActionKind]); 32] = [
+        ("shared", s.shared, &[Authorize, Token, Http]),
         ("method", s.method.is_some(), REQUESTS),
         ("url", s.url.is_some(), &[Http, Mcp]),
         ("query", !s.query.is_empty(), &[Http, Mcp]),
@@ -43,7 +44,11 @@ fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
         ("find_refused_tool", s.find_refused_tool.is_some(), &[Mcp]),
         ("value", s.value.is_some(), &[Inspect]),
         ("decode", s.decode.is_some(), &[Inspect]),
-        ("client", s.client.is_some(), OAUTH),
+        (
+            "client",
+            s.client.is_some(),
+            &[Authorize, Token, Revoke, Introspect, Register],
+        ),
         ("set", !s.set.is_empty(), OAUTH),
         ("omit", !s.omit.is_empty(), OAUTH),
         ("add", !s.add.is_empty(), OAUTH),
@@ -100,8 +105,9 @@ pub fn check(def: &CheckDef, family: &str, at: &At) -> Result<(), SuiteError> {
             ));
         }
     }
+    let mut shared = HashSet::new();
     for s in &def.steps {
-        step(s, &mut known, at)?;
+        step(s, &mut known, &mut shared, at)?;
     }
     Ok(())
 }
@@ -138,7 +144,13 @@ fn check_toml_refs(v: &toml::Value, known: &HashSet<String>, at: &At) -> Result<
     }
 }
 
-fn step(s: &StepDef, known: &mut HashSet<String>, at: &At) -> Result<(), SuiteError> {
+/// `shared` is the names under which shared steps were saved.
+fn step(
+    s: &StepDef,
+    known: &mut HashSet<String>,
+    shared: &mut HashSet<String>,
+    at: &At,
+) -> Result<(), SuiteError> {
     let action = *s.action.get_ref();
     let name = action.as_str();
     for (field, owners) in set_fields(s) {
@@ -203,10 +215,64 @@ fn step(s: &StepDef, known: &mut HashSet<String>, at: &At) -> Result<(), SuiteEr
             _ => None,
         };
         let given = main.is_some_and(|m| s.set.contains_key(m) || s.omit.iter().any(|o| o == m));
+        let from = s.from.as_deref().unwrap_or(default_from(action));
         if s.from.is_some() || (main.is_some() && !given) {
-            check_path(s.from.as_deref().unwrap_or(default_from(action)), known, at)?;
+            check_path(from, known, at)?;
+        }
+        // Other checks read a shared code or token: redeeming or revoking it here would change
+        // what they see, depending on which check ran first.
+        let reads_shared = main.is_some() && !given && shared.contains(from);
+        if reads_shared && (action == Revoke || (action == Token && !s.shared)) {
+            return Err(at(
+                &format!("action = \"{name}\""),
+                format!(
+                    "this step would redeem or revoke what the shared step `{from}` obtained, which other checks share; make `{from}` (and the steps it reads from) unshared"
+                ),
+            ));
+        }
+        if s.shared && action == Token {
+            if !shared.contains(from) {
+                return Err(at(
+                    "shared",
+                    format!(
+                        "a shared token step redeems the code of a shared authorize step; `{from}` is not one"
+                    ),
+                ));
+            }
+            let changed = !s.set.is_empty()
+                || !s.omit.is_empty()
+                || !s.add.is_empty()
+                || !s.flip.is_empty()
+                || s.auth.is_some()
+                || s.method.is_some()
+                || s.client.is_some()
+                || s.grant
+                    .as_deref()
+                    .is_some_and(|g| g != "authorization_code");
+            if changed {
+                return Err(at(
+                    "shared",
+                    "a shared token step redeems its shared code the ordinary way, or two checks could redeem one code: drop `shared` or the changes".into(),
+                ));
+            }
         }
     }
+    // A shared step's request must mean the same in every check that makes it: it may read
+    // discovery results (and a token step the shared step it redeems), never a check's own steps.
+    let visible: HashSet<String> = if s.shared {
+        DISCOVERY_ROOTS
+            .iter()
+            .map(|r| r.to_string())
+            .chain(s.from.clone().filter(|f| shared.contains(f)))
+            .chain(
+                (action == Token)
+                    .then(|| "auth".to_string())
+                    .filter(|f| shared.contains(f)),
+            )
+            .collect()
+    } else {
+        known.clone()
+    };
     if let Some(w) = &s.when {
         when(w, known, at)?;
     }
@@ -224,7 +290,7 @@ fn step(s: &StepDef, known: &mut HashSet<String>, at: &At) -> Result<(), SuiteEr
         .chain(s.headers.values().flat_map(|v| v.values()))
         .chain(s.authorization.iter().flat_map(|a| a.values()));
     for t in texts {
-        check_refs(t, known, at)?;
+        check_refs(t, &visible, at)?;
     }
     for v in s
         .json
@@ -232,10 +298,10 @@ fn step(s: &StepDef, known: &mut HashSet<String>, at: &At) -> Result<(), SuiteEr
         .chain(s.params.iter())
         .chain(s.claims.values())
     {
-        check_toml_refs(v, known, at)?;
+        check_toml_refs(v, &visible, at)?;
     }
     // While an OAuth step builds its request it also knows its PKCE values and client.
-    let mut flow = known.clone();
+    let mut flow = visible.clone();
     flow.extend(FLOW_ROOTS.iter().map(|r| r.to_string()));
     for v in s.set.values().chain(s.add.iter().map(|[_, v]| v)) {
         check_refs(v, &flow, at)?;
@@ -255,6 +321,12 @@ fn step(s: &StepDef, known: &mut HashSet<String>, at: &At) -> Result<(), SuiteEr
             ));
         }
         known.insert(save.clone());
+        if s.shared {
+            shared.insert(save.clone());
+        } else {
+            // A name saved again no longer holds the shared answer.
+            shared.remove(save);
+        }
     }
     Ok(())
 }
