@@ -37,6 +37,11 @@ pub fn rpc_request(
         }
     }
     let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    (post_headers(rev, method), body.to_string().into_bytes())
+}
+
+/// The headers of a JSON-RPC message POSTed to the MCP endpoint.
+fn post_headers(rev: Revision, method: &str) -> Vec<(String, String)> {
     let mut headers = vec![
         ("Content-Type".to_string(), "application/json".to_string()),
         (
@@ -45,7 +50,7 @@ pub fn rpc_request(
         ),
     ];
     headers.extend(protocol_headers(rev, Some(method)));
-    (headers, body.to_string().into_bytes())
+    headers
 }
 
 /// `MCP-Protocol-Version` (2025-06-18 and later; 2025-03-26 had no such header) and, for the
@@ -64,15 +69,7 @@ pub fn protocol_headers(rev: Revision, method: Option<&str>) -> Vec<(String, Str
 /// A notification (no `id`, no answer expected): `notifications/initialized` after `initialize`.
 pub fn notification(rev: Revision, method: &str) -> (Vec<(String, String)>, Vec<u8>) {
     let body = json!({"jsonrpc": "2.0", "method": method});
-    let mut headers = vec![
-        ("Content-Type".to_string(), "application/json".to_string()),
-        (
-            "Accept".to_string(),
-            "application/json, text/event-stream".to_string(),
-        ),
-    ];
-    headers.extend(protocol_headers(rev, Some(method)));
-    (headers, body.to_string().into_bytes())
+    (post_headers(rev, method), body.to_string().into_bytes())
 }
 
 pub fn default_params(rev: Revision, method: &str) -> Value {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
 use crate::agent::{Agent, CallbackListener};
-use crate::http::{Exchange, HttpClient, Request};
+use crate::http::{Exchange, HttpClient, Request, Response};
 
 /// The clients a check can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
@@ -58,19 +58,17 @@ impl ClientKind {
             ClientKind::Confidential => Shape::Confidential,
             ClientKind::ConfidentialPost => Shape::ConfidentialPost,
             ClientKind::Web | ClientKind::Multi | ClientKind::Query => Shape::Web,
-            // Resolved to Main or Confidential before it gets here.
+            // Session::resolve turns it into Main or Confidential before it gets here.
             ClientKind::Revoker => Shape::Main,
         }
     }
 }
 
-/// A registration the session made: the client, and the exchange for checks that inspect it.
+/// A registration the session made: the client, and the answer for checks that inspect it.
 pub struct Registration {
     pub client: Client,
     pub exchange: Exchange,
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub response: Response,
     /// The client metadata sent.
     pub sent: Value,
 }
@@ -229,11 +227,7 @@ impl Session {
 
     /// The client of a kind: the pre-registered one where it fits, else registered on first use.
     pub async fn client(&self, http: &HttpClient, kind: ClientKind) -> Result<Arc<Client>, String> {
-        let kind = match kind {
-            ClientKind::Revoker if self.revocation_public => ClientKind::Main,
-            ClientKind::Revoker => ClientKind::Confidential,
-            k => k,
-        };
+        let kind = self.resolve(kind);
         if let Some(c) = self.preconfigured_for(kind) {
             return Ok(Arc::new(c));
         }
@@ -247,6 +241,15 @@ impl Session {
             client.redirect_uris.sort_by_key(|u| !u.contains('?'));
         }
         Ok(Arc::new(client))
+    }
+
+    /// The kind a `revoker` stands for here; every other kind is itself.
+    fn resolve(&self, kind: ClientKind) -> ClientKind {
+        match kind {
+            ClientKind::Revoker if self.revocation_public => ClientKind::Main,
+            ClientKind::Revoker => ClientKind::Confidential,
+            k => k,
+        }
     }
 
     fn preconfigured_for(&self, kind: ClientKind) -> Option<Client> {
@@ -271,6 +274,7 @@ impl Session {
         http: &HttpClient,
         kind: ClientKind,
     ) -> Result<Arc<Registration>, String> {
+        let kind = self.resolve(kind);
         let shape = kind.shape();
         let cell = self
             .registrations
@@ -371,9 +375,7 @@ impl Session {
         Ok(Arc::new(Registration {
             client,
             exchange: ex,
-            status: resp.status,
-            headers: resp.headers,
-            body: resp.body,
+            response: resp,
             sent: body,
         }))
     }

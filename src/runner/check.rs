@@ -8,10 +8,10 @@ use super::outcome::CheckOutcome;
 use super::verdict::{Level, Verdict};
 use crate::action::{self, ActionCtx, StepError};
 use crate::http::client::DEADLINE_PASSED;
-use crate::suite::Check;
 use crate::suite::expect::{self, Finding};
 use crate::suite::model::When;
 use crate::suite::vars::{Scope, display};
+use crate::suite::{Check, default_from};
 
 pub async fn execute(ctx: &RunCtx, check: &Check) -> CheckOutcome {
     let started = Instant::now();
@@ -101,8 +101,9 @@ async fn grade(
         ran += 1;
         let result = if step.shared {
             // Only a token step reads from an earlier one (the validator allows no other).
-            let from_key = (*step.action.get_ref() == crate::suite::model::ActionKind::Token)
-                .then(|| step.from.as_deref().unwrap_or("auth"))
+            let action = *step.action.get_ref();
+            let from_key = (action == crate::suite::model::ActionKind::Token)
+                .then(|| step.from.as_deref().unwrap_or(default_from(action)))
                 .and_then(|from| share_keys.get(from).map(String::as_str));
             let key = super::shared::key(step, from_key);
             if let Some(name) = &step.save {

@@ -260,15 +260,12 @@ fn step(
     // A shared step's request must mean the same in every check that makes it: it may read
     // discovery results (and a token step the shared step it redeems), never a check's own steps.
     let visible: HashSet<String> = if s.shared {
+        let from = (action == Token).then(|| s.from.as_deref().unwrap_or(default_from(action)));
         DISCOVERY_ROOTS
             .iter()
-            .map(|r| r.to_string())
-            .chain(s.from.clone().filter(|f| shared.contains(f)))
-            .chain(
-                (action == Token)
-                    .then(|| "auth".to_string())
-                    .filter(|f| shared.contains(f)),
-            )
+            .copied()
+            .chain(from.filter(|f| shared.contains(*f)))
+            .map(str::to_string)
             .collect()
     } else {
         known.clone()
