@@ -79,7 +79,31 @@ fn parse_flaws(
         .collect()
 }
 
+fn parse_variants(
+    names: &[String],
+) -> Result<std::collections::BTreeSet<mcp_oauth_reference::Variant>, ConfigError> {
+    names
+        .iter()
+        .map(|n| {
+            n.parse()
+                .map_err(|e: String| ConfigError::Usage(format!("--variant: {e}")))
+        })
+        .collect()
+}
+
 fn demo(args: DemoArgs) -> anyhow::Result<u8> {
+    if args.list_variants {
+        let width = mcp_oauth_reference::VARIANTS
+            .iter()
+            .map(|v| v.name.len())
+            .max()
+            .unwrap_or(0);
+        let mut out = std::io::stdout().lock();
+        for v in mcp_oauth_reference::VARIANTS {
+            writeln!(out, "{:width$}  {}", v.name, v.description)?;
+        }
+        return Ok(exit::OK);
+    }
     if args.list_flaws {
         let width = mcp_oauth_reference::FLAWS
             .iter()
@@ -93,9 +117,11 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
         return Ok(exit::OK);
     }
     let flaws = parse_flaws(&args.flaws)?;
+    let variants = parse_variants(&args.variants)?;
     let rt = runtime()?;
     let options = mcp_oauth_reference::Options {
         flaws,
+        variants,
         ..Default::default()
     };
     let reference = rt
@@ -127,6 +153,22 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
     if listing || gated || code != exit::OK {
         return Ok(code);
     }
+    if args.flaws.is_empty() && !args.variants.is_empty() {
+        // A variant is correct behaviour: no check may fail, warn or error. It may turn a pass
+        // into a skip, so it is not compared with the clean reference.
+        let bad = demo::variant_failures(&report.outcomes);
+        if bad.is_empty() {
+            return Ok(code);
+        }
+        println!(
+            "\n{} check(s) fail, warn or error under a legitimate variant:",
+            bad.len()
+        );
+        for o in &bad {
+            println!("    {}  {}", o.id, o.verdict);
+        }
+        return Ok(exit::CONFORMANCE_FAILED);
+    }
     let spec = report
         .spec
         .parse()
@@ -147,9 +189,11 @@ fn demo(args: DemoArgs) -> anyhow::Result<u8> {
 
 fn reference_server(args: ReferenceArgs) -> anyhow::Result<u8> {
     let flaws = parse_flaws(&args.flaws)?;
+    let variants = parse_variants(&args.variants)?;
     let rt = runtime()?;
     let options = mcp_oauth_reference::Options {
         flaws,
+        variants,
         auto_approve: args.auto_approve,
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], args.port)),
         ..Default::default()
@@ -191,6 +235,7 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
                 .unwrap_or(crate::revision::Revision::LATEST)
                 .to_string(),
             spec_reason: String::new(),
+            negotiation: None,
             duration_ms: 0,
             requests: 0,
             discovery_notes: Vec::new(),
@@ -203,9 +248,11 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
     let started = Instant::now();
     let redactor = Arc::new(Redactor::new());
     let http = HttpClient::new(cfg.settings.http.clone(), redactor.clone())?;
-    let found = rt.block_on(discovery::discover(&http, &cfg.target));
+    let mut found = rt.block_on(discovery::discover(&http, &cfg.target));
     print_discovery(&cfg, &found);
-    let ctx = Arc::new(rt.block_on(RunCtx::new(http, &found, &cfg.settings))?);
+    // The preflight and the revision negotiation happen here; `found` then holds the revision.
+    let ctx = Arc::new(rt.block_on(RunCtx::new(http, &mut found, &cfg.settings))?);
+    print_grading(&found, &ctx);
     let sink = Arc::new(Mutex::new(Vec::new()));
     let trials = runner::trials(
         ctx.clone(),
@@ -223,12 +270,20 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
     let mut report = build_report(
         &cfg.target,
         &found,
+        Some(&ctx.grading),
         outcomes,
         started,
         ctx.http.requests_sent(),
     );
-    // Client registrations happen on first use, outside any one check's record.
+    // Client registrations happen on first use, outside any one check's record; the preflight
+    // and the negotiation before any check.
     report.discovery_exchanges.extend(ctx.session.exchanges());
+    report
+        .discovery_exchanges
+        .extend(ctx.preflight.exchanges.iter().cloned());
+    report
+        .discovery_exchanges
+        .extend(ctx.grading.exchanges.iter().cloned());
     let report = report.redacted(&redactor);
     let paths = write_reports(&cfg.report_dir, &report)?;
     print!(
@@ -263,9 +318,12 @@ fn compare(args: CompareArgs) -> anyhow::Result<u8> {
     })
 }
 
+/// The run's record. `found` holds the revision graded once the run's context is built
+/// (`RunCtx::new`); `grading` says how it was chosen.
 pub fn build_report(
     target: &discovery::Target,
     found: &Discovery,
+    grading: Option<&crate::preflight::Grading>,
     outcomes: Vec<CheckOutcome>,
     started: Instant,
     requests: u64,
@@ -275,6 +333,7 @@ pub fn build_report(
         target_as: target.as_raw.clone(),
         spec: found.revision.to_string(),
         spec_reason: found.revision_reason.clone(),
+        negotiation: grading.map(|g| g.record.clone()),
         duration_ms: started.elapsed().as_millis() as u64,
         requests,
         discovery_notes: found.notes.clone(),
@@ -314,12 +373,29 @@ fn print_discovery(cfg: &RunConfig, found: &Discovery) {
             .map(|a| format!(" (AS {a})"))
             .unwrap_or_default()
     );
-    println!("spec: {} ({})", found.revision, found.revision_reason);
     for n in &found.notes {
         println!("discovery: {n}");
     }
     if let Some(u) = &found.unreachable {
         println!("discovery: the MCP endpoint is unreachable: {u}");
+    }
+}
+
+/// The revision graded, once the preflight and the negotiation have run.
+fn print_grading(found: &Discovery, ctx: &RunCtx) {
+    let scrub = |s: &str| ctx.http.redactor().scrub(s);
+    println!(
+        "spec: {} ({})",
+        found.revision,
+        scrub(&found.revision_reason)
+    );
+    if ctx.grading.record.server_speaks.is_some() {
+        println!("negotiation: {}", scrub(&ctx.grading.record.how));
+    }
+    let p = &ctx.preflight;
+    match &p.why_no_token {
+        None => println!("preflight: an ordinary authorization reached a code and a token"),
+        Some(why) => println!("preflight: {}; no token: {}", p.outcome, scrub(why)),
     }
 }
 

@@ -157,6 +157,14 @@ pub struct DemoArgs {
     #[arg(long)]
     pub list_flaws: bool,
 
+    /// Switch on a legitimate variant of the reference server (repeatable); see --list-variants
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
+
+    /// Print the reference server's legitimate variants, one per line: NAME  description
+    #[arg(long)]
+    pub list_variants: bool,
+
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -170,6 +178,10 @@ pub struct ReferenceArgs {
     /// Switch on a flaw (repeatable)
     #[arg(long = "flaw", value_name = "NAME")]
     pub flaws: Vec<String>,
+
+    /// Switch on a legitimate variant (repeatable)
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
 
     /// Skip the login and consent pages (alice approves everything)
     #[arg(long)]

@@ -43,6 +43,9 @@ pub struct Expected {
     pub spec: Revision,
     #[serde(default)]
     pub flaws: Vec<String>,
+    /// Legitimate variants of the reference server the scenario switches on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<String>,
     pub verdicts: BTreeMap<String, Verdict>,
 }
 
@@ -86,5 +89,13 @@ pub fn worse_than_clean<'a>(
             let was = *clean.get(&o.id)?;
             (o.verdict.badness() > was.badness()).then_some((o, was))
         })
+        .collect()
+}
+
+/// Checks that fail, warn or error: under a legitimate variant there must be none.
+pub fn variant_failures(outcomes: &[CheckOutcome]) -> Vec<&CheckOutcome> {
+    outcomes
+        .iter()
+        .filter(|o| matches!(o.verdict, Verdict::Fail | Verdict::Warn | Verdict::Error))
         .collect()
 }

@@ -33,13 +33,43 @@ pub struct Target {
     pub other_resource: Option<String>,
 }
 
+/// What discovery's documents suggest about the revision, on positive evidence only. It can
+/// confirm the revision the MCP server speaks, never raise it (see `crate::preflight`).
+#[derive(Clone, Debug)]
+pub struct Evidence {
+    pub revision: Revision,
+    /// Whose documents suggest it ("the AS's metadata"); `None` when nothing does (then
+    /// `revision` is the latest, by default).
+    pub source: Option<&'static str>,
+    /// What in them: "it advertises authorization_response_iss_parameter_supported".
+    pub why: String,
+    /// The whole reason, as printed when the evidence alone decides: "inferred: …".
+    pub reason: String,
+}
+
+impl Evidence {
+    /// "the AS's metadata suggests 2026-07-28 (it advertises …)", or that nothing does.
+    pub fn summary(&self) -> String {
+        match self.source {
+            Some(src) => format!("{src} suggests {} ({})", self.revision, self.why),
+            None => format!("discovery suggests no revision ({})", self.why),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Discovery {
     /// The variable tree checks read.
     pub vars: Value,
+    /// The revision graded. Discovery sets the chosen one (`--spec`) or, provisionally, the
+    /// evidence's; the run's preparation (`RunCtx::new`) sets the final one with [`Discovery::grade`].
     pub revision: Revision,
     /// How the revision was chosen, for the console and the report.
     pub revision_reason: String,
+    /// The revision the user chose with `--spec`.
+    pub chosen: Option<Revision>,
+    /// What the AS's (and the resource's) metadata suggest.
+    pub evidence: Evidence,
     pub exchanges: Vec<Exchange>,
     /// Set when the MCP endpoint could not be reached at all.
     pub unreachable: Option<String>,
@@ -283,10 +313,12 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
     d.vars
         .insert("as_discovery".into(), Value::Object(as_discovery));
 
-    // 5. The revision to grade.
+    // 5. The evidence about the revision. The revision graded is the chosen one, else the one
+    // the MCP server speaks (negotiated later, see `crate::preflight`); until then, the evidence's.
+    let evidence = infer_revision(&d.vars);
     let (revision, revision_reason) = match target.spec {
         Some(r) => (r, "chosen with --spec".to_string()),
-        None => infer_revision(&d.vars),
+        None => (evidence.revision, evidence.reason.clone()),
     };
 
     let loopback = target.rs.host().is_some_and(|h| match h {
@@ -329,6 +361,8 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         vars: Value::Object(d.vars),
         revision,
         revision_reason,
+        chosen: target.spec,
+        evidence,
         exchanges: d.exchanges,
         unreachable,
         notes: d.notes,
@@ -369,7 +403,7 @@ fn summarize(tried: &[Value]) -> String {
 /// OpenID-only discovery ⇒ 2025-11-25; PRM ⇒ 2025-06-18; AS metadata at the MCP server's origin
 /// without PRM (the 2025-03-26 shape) ⇒ 2025-03-26. With no evidence at all the latest revision
 /// grades: absence of metadata is a finding, not a sign of an old server.
-fn infer_revision(vars: &Map<String, Value>) -> (Revision, String) {
+fn infer_revision(vars: &Map<String, Value>) -> Evidence {
     let meta = vars.get("as");
     let flag = |name: &str| meta.and_then(|m| m.get(name)).and_then(Value::as_bool) == Some(true);
     let discovery = |key: &str| {
@@ -378,35 +412,62 @@ fn infer_revision(vars: &Map<String, Value>) -> (Revision, String) {
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    if flag("authorization_response_iss_parameter_supported") {
+    let (revision, source, why, reason) = if flag("authorization_response_iss_parameter_supported")
+    {
         (
             Revision::R2026_07_28,
-            "inferred: the AS advertises authorization_response_iss_parameter_supported".into(),
+            Some("the AS's metadata"),
+            "it advertises authorization_response_iss_parameter_supported",
+            "inferred: the AS advertises authorization_response_iss_parameter_supported",
         )
     } else if flag("client_id_metadata_document_supported")
         || discovery("variant").as_deref() == Some("oidc")
     {
         (
             Revision::R2025_11_25,
-            "inferred: the AS supports client ID metadata documents or only OpenID discovery"
-                .into(),
+            Some("the AS's metadata"),
+            "client ID metadata documents or only OpenID discovery",
+            "inferred: the AS supports client ID metadata documents or only OpenID discovery",
         )
     } else if vars.contains_key("prm") {
         (
             Revision::R2025_06_18,
-            "inferred: the resource publishes protected resource metadata".into(),
+            Some("the resource's metadata"),
+            "it publishes protected resource metadata",
+            "inferred: the resource publishes protected resource metadata",
         )
     } else if meta.is_some() && discovery("identifier_source").as_deref() == Some("rs-origin") {
         (
             Revision::R2025_03_26,
-            "inferred: AS metadata at the MCP server's origin and no protected resource metadata"
-                .into(),
+            Some("discovery"),
+            "AS metadata at the MCP server's origin and no protected resource metadata",
+            "inferred: AS metadata at the MCP server's origin and no protected resource metadata",
         )
     } else {
         (
             Revision::LATEST,
-            "nothing to infer from: grading by the latest revision".into(),
+            None,
+            "no metadata to infer from",
+            "nothing to infer from: grading by the latest revision",
         )
+    };
+    Evidence {
+        revision,
+        source,
+        why: why.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Discovery {
+    /// Sets the revision graded, and what checks read of it (`run.spec`, `run.probe_method`).
+    pub fn grade(&mut self, revision: Revision, reason: String) {
+        self.revision = revision;
+        self.revision_reason = reason;
+        if let Some(run) = self.vars.get_mut("run").and_then(Value::as_object_mut) {
+            run.insert("spec".into(), json!(revision.as_str()));
+            run.insert("probe_method".into(), json!(mcp::probe_method(revision)));
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! The MCP side of a request: the JSON-RPC body and headers a well-behaved client sends for a
-//! revision, and decoding of the answer (plain JSON or the first event of an SSE stream).
+//! revision, and decoding of the answer (plain JSON, or the response event of an SSE stream).
 
 use serde_json::{Value, json};
 
@@ -83,28 +83,102 @@ pub fn default_params(rev: Revision, method: &str) -> Value {
     }
 }
 
-/// The JSON-RPC message in a response: the body itself, or the first `data:` event of a
-/// `text/event-stream` body.
+/// The JSON-RPC message in a response: the body itself, or the answer in a `text/event-stream`
+/// body. Every request this tool sends has id 1.
 pub fn decode(resp: &Response) -> Result<Value, String> {
+    decode_response(resp, &json!(1))
+}
+
+/// The JSON-RPC message in a response to the request with `id`: the body itself, or for a
+/// `text/event-stream` body the response event (one with `result` or `error`) carrying that id.
+/// Priming events (an `id:` with empty data), comments, notifications and server requests before
+/// it are skipped. When no event answers `id`, the first response event, else the first JSON
+/// message, stands in.
+pub fn decode_response(resp: &Response, id: &Value) -> Result<Value, String> {
     if resp.body.is_empty() {
         return Err("empty body".into());
     }
     if resp.media_type().as_deref() == Some("text/event-stream") {
         let text = String::from_utf8_lossy(&resp.body);
-        let mut data = String::new();
-        for line in text.lines() {
-            if let Some(d) = line.strip_prefix("data:") {
-                data.push_str(d.strip_prefix(' ').unwrap_or(d));
-            } else if line.is_empty() && !data.is_empty() {
-                break;
-            }
-        }
-        if data.is_empty() {
+        let datas = event_data(&text);
+        if datas.is_empty() {
             return Err("event stream carried no data event".into());
         }
-        return serde_json::from_str(&data).map_err(|e| format!("event data is not JSON: {e}"));
+        let mut messages = Vec::new();
+        let mut first_error = None;
+        for d in &datas {
+            match serde_json::from_str::<Value>(d) {
+                Ok(v) => messages.push(v),
+                Err(e) => {
+                    first_error.get_or_insert_with(|| format!("event data is not JSON: {e}"));
+                }
+            }
+        }
+        let is_response = |m: &Value| m.get("result").is_some() || m.get("error").is_some();
+        let pick = messages
+            .iter()
+            .position(|m| is_response(m) && m.get("id") == Some(id))
+            .or_else(|| messages.iter().position(is_response))
+            .or(if messages.is_empty() { None } else { Some(0) });
+        return match pick {
+            Some(i) => Ok(messages.swap_remove(i)),
+            None => Err(first_error.unwrap_or_else(|| "event stream carried no data event".into())),
+        };
     }
     serde_json::from_slice(&resp.body).map_err(|e| e.to_string())
+}
+
+/// The data of every event of an event stream that has some (events with empty data, such as
+/// priming events, and comments are left out). Lines of one event's data join with `\n`.
+fn event_data(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut data: Option<String> = None;
+    let mut flush = |data: &mut Option<String>| {
+        if let Some(d) = data.take() {
+            if !d.trim().is_empty() {
+                out.push(d);
+            }
+        }
+    };
+    for line in text.lines() {
+        if line.is_empty() {
+            flush(&mut data);
+            continue;
+        }
+        if line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line, ""),
+        };
+        if field == "data" {
+            match &mut data {
+                Some(d) => {
+                    d.push('\n');
+                    d.push_str(value);
+                }
+                None => data = Some(value.to_string()),
+            }
+        }
+    }
+    flush(&mut data);
+    out
+}
+
+/// Whether an event-stream body read so far holds a complete event that answers a request (a
+/// JSON-RPC response): a reader can stop there. Priming events and notifications do not.
+pub fn stream_answered(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    // Only complete events count: cut after the last blank line.
+    let complete = match text.rfind("\n\n") {
+        Some(i) => &text[..i + 2],
+        None => return false,
+    };
+    event_data(complete).iter().any(|d| {
+        serde_json::from_str::<Value>(d)
+            .is_ok_and(|m| m.get("result").is_some() || m.get("error").is_some())
+    })
 }
 
 #[cfg(test)]
@@ -135,5 +209,57 @@ mod tests {
             body: b": comment\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n".to_vec(),
         };
         assert_eq!(decode(&resp).unwrap()["id"], 1);
+    }
+
+    fn stream(body: &str) -> Response {
+        Response {
+            url: String::new(),
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_priming_event_is_skipped() {
+        let body = "id: s-0\ndata:\n\nevent: message\nid: s-1\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"ok\":true}}\n\n";
+        let v = decode(&stream(body)).unwrap();
+        assert_eq!(v["result"]["ok"], true);
+        assert!(!stream_answered(b"id: s-0\ndata:\n\n"));
+        assert!(stream_answered(body.as_bytes()));
+    }
+
+    #[test]
+    fn a_notification_before_the_response_is_skipped() {
+        let body = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{}}\n\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n";
+        let v = decode(&stream(body)).unwrap();
+        assert_eq!(v["id"], 1);
+        assert!(v.get("method").is_none());
+    }
+
+    #[test]
+    fn the_event_with_the_request_id_is_the_answer() {
+        let body = "data: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"n\":7}}\n\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"n\":1}}\n\n";
+        assert_eq!(decode(&stream(body)).unwrap()["result"]["n"], 1);
+        assert_eq!(
+            decode_response(&stream(body), &json!(7)).unwrap()["result"]["n"],
+            7
+        );
+        // No event answers the id: the first response stands in.
+        assert_eq!(
+            decode_response(&stream(body), &json!(9)).unwrap()["result"]["n"],
+            7
+        );
+    }
+
+    #[test]
+    fn only_priming_events_carry_no_data() {
+        let e = decode(&stream("id: a\ndata:\n\n: keep-alive\n\n")).unwrap_err();
+        assert_eq!(e, "event stream carried no data event");
+        let e = decode(&stream("data: not json\n\n")).unwrap_err();
+        assert!(e.starts_with("event data is not JSON"), "{e}");
+        // Data split over lines joins with a newline.
+        let v = decode(&stream("data: {\"id\":1,\ndata: \"result\":{}}\n\n")).unwrap();
+        assert_eq!(v["id"], 1);
     }
 }

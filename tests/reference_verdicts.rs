@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use libtest_mimic::{Arguments, Failed, Trial};
 use mcp_oauth_conform::demo::{self, Expected};
 use mcp_oauth_conform::discovery::Target;
-use mcp_oauth_conform::reference::{FLAWS, Options, Reference};
+use mcp_oauth_conform::reference::{FLAWS, Options, Reference, VARIANTS, Variant};
 use mcp_oauth_conform::revision::Revision;
 use mcp_oauth_conform::runner::{
     self,
@@ -23,8 +23,11 @@ fn expected_dir() -> PathBuf {
 
 struct Scenario {
     name: String,
-    spec: Revision,
+    /// `None`: the run negotiates the revision with the MCP server; the file records the one
+    /// it graded.
+    spec: Option<Revision>,
     flaws: Vec<String>,
+    variants: Vec<String>,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -32,8 +35,9 @@ fn scenarios() -> Vec<Scenario> {
         .iter()
         .map(|r| Scenario {
             name: format!("clean-{r}"),
-            spec: *r,
+            spec: Some(*r),
             flaws: Vec::new(),
+            variants: Vec::new(),
         })
         .collect();
     for f in FLAWS {
@@ -41,8 +45,20 @@ fn scenarios() -> Vec<Scenario> {
         let spec = demo::default_spec(&flaws).unwrap_or(Revision::LATEST);
         out.push(Scenario {
             name: f.name.to_string(),
-            spec,
+            spec: Some(spec),
             flaws,
+            variants: Vec::new(),
+        });
+    }
+    for v in VARIANTS {
+        // A server that does not speak the latest revision is graded under the one the run
+        // negotiates with it.
+        let spec = (v.variant != Variant::Mcp20251125Only).then_some(Revision::LATEST);
+        out.push(Scenario {
+            name: format!("variant-{}", v.name),
+            spec,
+            flaws: Vec::new(),
+            variants: vec![v.name.to_string()],
         });
     }
     out
@@ -64,9 +80,15 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
         .iter()
         .map(|f| f.parse())
         .collect::<Result<_, String>>()?;
+    let variants = s
+        .variants
+        .iter()
+        .map(|v| v.parse())
+        .collect::<Result<_, String>>()?;
     let run = rt.block_on(async {
         let reference = Reference::start(Options {
             flaws,
+            variants,
             ..Default::default()
         })
         .await
@@ -75,7 +97,7 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
             rs_raw: reference.rs_url(),
             rs: url::Url::parse(&reference.rs_url()).map_err(|e| e.to_string())?,
             as_raw: Some(reference.issuer()),
-            spec: Some(s.spec),
+            spec: s.spec,
             other_resource: Some("${rs.origin}/mcp-other".into()),
         };
         let profile = demo::profile().map_err(|e| e.to_string())?;
@@ -95,20 +117,30 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
         .iter()
         .map(|o| (o.id.clone(), o.verdict))
         .collect();
+    // The revision the run graded: the scenario's, or the one negotiated.
+    let graded = s.spec.unwrap_or(run.discovery.revision);
     let path = expected_dir().join(format!("{}.toml", s.name));
     if std::env::var_os("MCP_CONFORM_BLESS").is_some() {
         let doc = Expected {
-            spec: s.spec,
+            spec: graded,
             flaws: s.flaws.clone(),
+            variants: s.variants.clone(),
             verdicts: got,
         };
+        let spec_arg = match s.spec {
+            Some(r) => format!(" --spec {r}"),
+            None => format!(" (negotiated: {graded})"),
+        };
         let header = format!(
-            "# Expected verdicts of every check: demo{} --spec {}\n# Regenerate: MCP_CONFORM_BLESS=1 cargo test --test reference_verdicts\n",
+            "# Expected verdicts of every check: demo{}{}{spec_arg}\n# Regenerate: MCP_CONFORM_BLESS=1 cargo test --test reference_verdicts\n",
             s.flaws
                 .iter()
                 .map(|f| format!(" --flaw {f}"))
                 .collect::<String>(),
-            s.spec
+            s.variants
+                .iter()
+                .map(|v| format!(" --variant {v}"))
+                .collect::<String>(),
         );
         let text = format!(
             "{header}{}",
@@ -123,12 +155,12 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
             path.display()
         )
     })?;
-    if want.spec != s.spec {
+    if want.spec != graded {
         return Err(format!(
-            "{} records spec {}, the scenario runs {}",
+            "{} records spec {}, the scenario graded {}",
             path.display(),
             want.spec,
-            s.spec
+            graded
         )
         .into());
     }
@@ -194,6 +226,23 @@ fn coverage() -> Result<(), Failed> {
             problems.push(format!("fixtures/expected/{}.toml is missing", s.name));
             continue;
         };
+        if !s.variants.is_empty() {
+            // A legitimate variant is correct behaviour: nothing may fail, warn or error. It
+            // kills nothing, so it is left out of the flaw accounting below.
+            let bad: Vec<&String> = e
+                .verdicts
+                .iter()
+                .filter(|(_, v)| matches!(v, Verdict::Fail | Verdict::Warn | Verdict::Error))
+                .map(|(k, _)| k)
+                .collect();
+            if !bad.is_empty() {
+                problems.push(format!(
+                    "variant scenario {} has fail/warn/error verdicts under {}: {bad:?}",
+                    s.name, e.spec
+                ));
+            }
+            continue;
+        }
         let bad: Vec<&String> = e
             .verdicts
             .iter()
@@ -204,12 +253,12 @@ fn coverage() -> Result<(), Failed> {
             if !bad.is_empty() {
                 problems.push(format!(
                     "the clean reference under {} has fail/error verdicts: {bad:?}",
-                    s.spec
+                    e.spec
                 ));
             }
             continue;
         }
-        let clean = load(&format!("clean-{}", s.spec))
+        let clean = load(&format!("clean-{}", e.spec))
             .map(|c| c.verdicts)
             .unwrap_or_default();
         let hits: Vec<&String> = e
@@ -223,7 +272,7 @@ fn coverage() -> Result<(), Failed> {
         if hits.is_empty() {
             problems.push(format!(
                 "flaw {} makes no check fail or warn under {}",
-                s.name, s.spec
+                s.name, e.spec
             ));
         }
         killed.extend(hits.into_iter().cloned());

@@ -5,8 +5,9 @@
 //! * `code`, `error`, `redirect` — back at the redirect URI the request named, with a code, an
 //!   error, or neither;
 //! * `elsewhere` — redirected out of the authorization server to some other URI;
-//! * `login` — stopped at a login page (the step did not allow logging in);
-//! * `page` — stopped at any other page (an error page, usually).
+//! * `login` — stopped at a page that asks the user something (a login or consent form): the
+//!   step did not allow logging in, or the user agent could not get past it;
+//! * `page` — stopped at any other page: an error page.
 //!
 //! A redirect to a URI the client never registered is a finding in every step, whatever the
 //! check: no correct server ever sends the browser there.
@@ -166,7 +167,7 @@ async fn attempt(
                 "elsewhere"
             }
         }
-        None if landing.login_page && !step.login.unwrap_or(true) => "login",
+        None if landing.login_page => "login",
         None => "page",
     };
     out.insert("outcome".into(), json!(outcome));

@@ -131,7 +131,7 @@ fn observe(
         .expect
         .status
         .iter()
-        .flatten()
+        .flat_map(|s| s.patterns())
         .any(|p| matches!(p, StatusPattern::Code(429)));
     if resp.status == 429 && !wants_429 {
         let retry = resp

@@ -65,7 +65,12 @@ pub async fn browse(run: &Run<'_>, script: &[LoginStep]) -> Result<Landing, Agen
         });
         let body = String::from_utf8_lossy(&resp.body).into_owned();
         let forms = form::forms(&body);
-        landing.login_page = forms.iter().any(|f| f.has_password);
+        // A page that asks the user something (a login or consent form) is where a person
+        // would go on; an error page is the server's answer.
+        landing.login_page = resp.status < 400
+            && forms
+                .iter()
+                .any(|f| f.has_password || (f.method == "POST" && !f.submits.is_empty()));
         if !run.allow_login || script.is_empty() {
             landing.stopped = Some(stop_reason(run, script, &req.url, resp.status));
             landing.last = Some(resp);

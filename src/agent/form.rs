@@ -70,6 +70,49 @@ pub fn forms(html: &str) -> Vec<Form> {
         .collect()
 }
 
+/// The names of every named control of a page (inputs of any type, hidden and password ones
+/// included, buttons, selects, textareas), in document order, each once: what a message says a
+/// page asked for. Values are left out (they may be secrets).
+pub fn control_names(html: &str) -> Vec<String> {
+    let doc = Html::parse_document(html);
+    let mut out: Vec<String> = Vec::new();
+    for c in doc.select(&selector("input, button, select, textarea")) {
+        if let Some(name) = c.value().attr("name").filter(|n| !n.is_empty()) {
+            if !out.iter().any(|n| n == name) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The visible text of a page (scripts and styles left out), whitespace collapsed, cut to at
+/// most `max` characters (with `…` when cut).
+pub fn text_excerpt(html: &str, max: usize) -> String {
+    let doc = Html::parse_document(html);
+    let mut words: Vec<&str> = Vec::new();
+    for node in doc.root_element().descendants() {
+        let Some(text) = node.value().as_text() else {
+            continue;
+        };
+        let hidden = node.ancestors().any(|a| {
+            a.value()
+                .as_element()
+                .is_some_and(|e| matches!(e.name(), "script" | "style" | "noscript" | "template"))
+        });
+        if !hidden {
+            words.extend(text.split_whitespace());
+        }
+    }
+    let text = words.join(" ");
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 fn read_form(form: ElementRef<'_>, controls: &Selector, options: &Selector) -> Form {
     let attr = |e: &ElementRef<'_>, a: &str| e.value().attr(a).map(str::to_string);
     let mut fields = Vec::new();
@@ -202,5 +245,25 @@ mod tests {
         assert!(forms("<form><input name=a").len() <= 1);
         assert!(forms("").is_empty());
         assert!(forms("\u{0}<<<>>>").is_empty());
+    }
+
+    #[test]
+    fn names_and_text_of_a_page() {
+        assert_eq!(
+            control_names(PAGE),
+            [
+                "q",
+                "request_id",
+                "username",
+                "password",
+                "remember",
+                "lang",
+                "disabled_one",
+                "decision"
+            ]
+        );
+        let page = "<html><head><style>p{}</style><script>var x=1;</script></head><body><h1>Sign  in</h1>\n<p>to continue</p></body></html>";
+        assert_eq!(text_excerpt(page, 200), "Sign in to continue");
+        assert_eq!(text_excerpt(page, 8), "Sign in…");
     }
 }

@@ -109,7 +109,7 @@ pub struct Landing {
     pub post_redirects: Vec<u16>,
     /// Why the agent stopped on a page instead of landing.
     pub stopped: Option<String>,
-    /// The page it stopped on asks for a password.
+    /// The page it stopped on asks the user something: a password, or a form to post (consent).
     pub login_page: bool,
     pub exchanges: Vec<Exchange>,
 }

@@ -30,6 +30,15 @@ pub fn render(r: &RunReport, report_paths: &[String]) -> String {
         r.requests,
         r.duration_ms
     );
+    if let Some(n) = &r.negotiation {
+        let _ = writeln!(
+            out,
+            "revision: the MCP server speaks {}; {}; {}",
+            n.server_speaks.as_deref().unwrap_or("(unknown)"),
+            n.as_evidence,
+            n.how
+        );
+    }
     let _ = writeln!(
         out,
         "verdicts: {} pass, {} fail, {} warn, {} info, {} skip, {} error",

@@ -14,6 +14,7 @@ pub fn render(r: &RunReport) -> Value {
         "target": {"as": r.target_as, "rs": r.target_rs},
         "spec": r.spec,
         "spec_reason": r.spec_reason,
+        "negotiation": r.negotiation,
         "duration_ms": r.duration_ms,
         "requests": r.requests,
         "summary": r.summary(),

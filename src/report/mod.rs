@@ -19,6 +19,9 @@ pub struct RunReport {
     pub target_as: Option<String>,
     pub spec: String,
     pub spec_reason: String,
+    /// How the revision was chosen: what the MCP server speaks, what the AS's metadata suggests.
+    #[serde(default)]
+    pub negotiation: Option<Negotiation>,
     pub duration_ms: u64,
     pub requests: u64,
     pub discovery_notes: Vec<String>,
@@ -27,6 +30,17 @@ pub struct RunReport {
     /// JWTs in the exchanges, decoded before redaction (filled by [`RunReport::redacted`]).
     #[serde(default)]
     pub jwts: Vec<SeenJwt>,
+}
+
+/// The revision negotiation of a run (`results.json` → `negotiation`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Negotiation {
+    /// The revision the MCP server said it speaks (`None`: not asked, or no answer).
+    pub server_speaks: Option<String>,
+    /// What discovery's metadata suggests: "the AS's metadata suggests 2026-07-28 (…)".
+    pub as_evidence: String,
+    /// How the server was asked and what it answered, or why it was not (`--spec`).
+    pub how: String,
 }
 
 /// A JWT found in an exchange. Header and payload are decoded before redaction so the report can
@@ -98,6 +112,7 @@ impl RunReport {
             target_as: self.target_as.as_deref().map(|a| redactor.scrub(a)),
             spec: self.spec.clone(),
             spec_reason: redactor.scrub(&self.spec_reason),
+            negotiation: None,
             duration_ms: self.duration_ms,
             requests: self.requests,
             discovery_notes: vec![
@@ -339,6 +354,7 @@ pub(crate) mod tests {
             target_as: Some("http://127.0.0.1:9".into()),
             spec: "2025-06-18".into(),
             spec_reason: "inferred: protected resource metadata".into(),
+            negotiation: None,
             duration_ms: 120,
             requests: 4,
             discovery_notes: vec!["PRM at the path-inserted URL".into()],

@@ -9,7 +9,7 @@ use super::verdict::{Level, Verdict};
 use crate::action::{self, ActionCtx, StepError};
 use crate::http::client::DEADLINE_PASSED;
 use crate::suite::expect::{self, Finding};
-use crate::suite::model::When;
+use crate::suite::model::{ActionKind, StepDef, When};
 use crate::suite::vars::{Scope, display};
 use crate::suite::{Check, default_from};
 
@@ -87,8 +87,7 @@ async fn grade(
         revision: ctx.revision,
         session: &ctx.session,
     };
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut notes: Vec<String> = Vec::new();
+    let mut graded = Graded::default();
     let mut ran = 0usize;
     // Saved name → key of the shared step saved under it, for shared steps reading from it.
     let mut share_keys: std::collections::HashMap<&str, String> = Default::default();
@@ -98,7 +97,9 @@ async fn grade(
                 continue;
             }
         }
-        ran += 1;
+        if let Some(why) = positive_control(ctx, &actx, step, &scope).await {
+            return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
+        }
         let result = if step.shared {
             // Only a token step reads from an earlier one (the validator allows no other).
             let action = *step.action.get_ref();
@@ -118,55 +119,108 @@ async fn grade(
         exchanges.extend(result.exchanges);
         let (seen, url, action_findings) = match result.outcome {
             Ok(o) => o,
-            Err(StepError::Missing(m)) => return (Verdict::Skip, m.to_string()),
-            Err(StepError::Precondition(why)) => return (Verdict::Skip, why),
-            Err(e) => return (Verdict::Error, e.to_string()),
+            Err(StepError::Missing(m)) => {
+                return graded.stop(check, level, ctx.strict, Verdict::Skip, m.to_string());
+            }
+            Err(StepError::Precondition(why)) => {
+                return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
+            }
+            Err(e) => return graded.stop(check, level, ctx.strict, Verdict::Error, e.to_string()),
         };
         let step_level = step.level.unwrap_or(level);
         let label = (check.steps.len() > 1)
             .then(|| action::describe(step, url.as_deref()))
             .flatten();
+        let labelled = |text: &str| match &label {
+            Some(l) => format!("{l}: {text}"),
+            None => text.to_string(),
+        };
         // `${this.…}` in an expectation's text reads the step's own observation.
         let value = seen.to_value(url.as_deref());
         scope.set("this", value.clone());
+        // An authorization that stopped at a login page the user agent could not get past says
+        // nothing about the request: the server had not looked at it yet, or the tool could not
+        // log in. Either way it is not the server's answer to grade.
+        let stopped_at_login = *step.action.get_ref() == ActionKind::Authorize
+            && step.login != Some(false)
+            && seen.json.as_ref().ok().and_then(|j| j.get("outcome"))
+                == Some(&serde_json::json!("login"));
+        if stopped_at_login {
+            scope.unset("this");
+            let why = agent_stop(&seen).unwrap_or_else(|| "no login step matched".into());
+            return graded.stop(
+                check,
+                level,
+                ctx.strict,
+                Verdict::Skip,
+                labelled(&format!(
+                    "the user agent stopped at a login page it could not get past ({why}); give a login script (`[agent] mode = \"form\"` in --config) or use --agent interactive"
+                )),
+            );
+        }
+        // `given`: what must hold for this step to be graded here at all.
+        if let (Some(given), Some(other)) = (&step.given, &step.graded_by) {
+            match expect::evaluate(given, &seen, &scope, step_level, ctx.judge) {
+                Ok(f) if !f.is_empty() => {
+                    scope.unset("this");
+                    let what: Vec<&str> = f.iter().map(|f| f.text.as_str()).collect();
+                    graded.notes.push(labelled(&format!(
+                        "not graded here: {} ({other} grades that)",
+                        what.join(", ")
+                    )));
+                    if let Some(name) = &step.save {
+                        scope.set(name, value);
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(m) => {
+                    scope.unset("this");
+                    return graded.stop(check, level, ctx.strict, Verdict::Skip, m.to_string());
+                }
+            }
+        }
+        ran += 1;
         let evaluated = expect::evaluate(&step.expect, &seen, &scope, step_level, ctx.judge);
         scope.unset("this");
-        // A flow that did not come back explains itself: where the user agent stopped, and why.
-        if let (Ok(f), Some(why)) = (
-            &evaluated,
-            seen.json.as_ref().ok().and_then(|j| j.get("stopped")),
-        ) {
-            if !f.is_empty() {
-                notes.push(format!("user agent: {}", crate::suite::vars::display(why)));
-            }
-        }
-        let step_findings: Vec<Finding> = match evaluated {
-            Ok(f) => action_findings
-                .into_iter()
-                .chain(f)
-                .map(|mut f| {
-                    if let Some(l) = &label {
-                        f.text = format!("{l}: {}", f.text);
-                    }
-                    f
-                })
-                .collect(),
-            Err(m) => return (Verdict::Skip, m.to_string()),
+        let evaluated = match evaluated {
+            Ok(f) => f,
+            Err(m) => return graded.stop(check, level, ctx.strict, Verdict::Skip, m.to_string()),
         };
-        // A set-up step that did not work says nothing about the requirement under test.
-        if step.precondition && step_findings.iter().any(|f| f.level >= Level::Should) {
-            let what: Vec<&str> = step_findings.iter().map(|f| f.text.as_str()).collect();
+        // A flow that did not come back explains itself: where the user agent stopped, and why.
+        let stop_note = agent_stop(&seen)
+            .filter(|_| !evaluated.is_empty())
+            .map(|why| format!("user agent: {why}"));
+        let step_findings: Vec<Finding> = action_findings
+            .into_iter()
+            .chain(evaluated)
+            .map(|mut f| {
+                f.text = labelled(&f.text);
+                f
+            })
+            .collect();
+        // A set-up step that did not work says nothing about the requirement under test; but a
+        // redirect to an unregistered URI is graded wherever it happens.
+        if step.is_setup() && step_findings.iter().any(|f| f.level >= Level::Should) {
+            let (kept, setup): (Vec<Finding>, Vec<Finding>) = step_findings
+                .into_iter()
+                .partition(|f| f.text.contains("a redirect URI this client never registered"));
+            graded.findings.extend(kept);
+            let what: Vec<&str> = setup.iter().map(|f| f.text.as_str()).collect();
             let mut why = format!("could not set the check up: {}", what.join("; "));
-            if let Some(n) = notes.last().filter(|n| n.starts_with("user agent:")) {
+            if let Some(n) = stop_note {
                 why.push_str(&format!("; {n}"));
             }
-            return (Verdict::Skip, why);
+            return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
         }
-        findings.extend(step_findings);
+        if let Some(n) = stop_note {
+            graded.notes.push(n);
+        }
+        graded.findings.extend(step_findings);
         if let Some(note) = &step.note {
             scope.set("this", value.clone());
             if let Ok(text) = scope.interpolate(note) {
-                notes.push(text);
+                graded.notes.push(text);
             }
             scope.unset("this");
         }
@@ -175,12 +229,111 @@ async fn grade(
         }
     }
     if ran == 0 {
-        return (
-            Verdict::Skip,
-            "no step of this check applies to this target".into(),
-        );
+        let why = if graded.notes.is_empty() {
+            "no step of this check applies to this target".to_string()
+        } else {
+            graded.notes.join("; ")
+        };
+        return (Verdict::Skip, why);
     }
-    conclude(check, level, ctx.strict, findings, notes)
+    conclude(check, level, ctx.strict, graded.findings, graded.notes)
+}
+
+/// What the steps so far found.
+#[derive(Default)]
+struct Graded {
+    findings: Vec<Finding>,
+    notes: Vec<String>,
+}
+
+impl Graded {
+    /// The check cannot go on (`verdict`, `why`). What earlier steps found still counts: a
+    /// defect they showed is not hidden by a later step that could not run.
+    fn stop(
+        self,
+        check: &Check,
+        level: Level,
+        strict: bool,
+        verdict: Verdict,
+        why: String,
+    ) -> (Verdict, String) {
+        let broken = self
+            .findings
+            .iter()
+            .any(|f| matches!(f.level.broken(strict), Verdict::Fail | Verdict::Warn));
+        if !broken {
+            return (verdict, why);
+        }
+        let mut notes = self.notes;
+        notes.push(format!("the remaining steps could not run: {why}"));
+        conclude(check, level, strict, self.findings, notes)
+    }
+}
+
+/// Why the user agent stopped instead of coming back, as the authorize action recorded it.
+fn agent_stop(seen: &crate::suite::expect::Observed) -> Option<String> {
+    seen.json
+        .as_ref()
+        .ok()
+        .and_then(|j| j.get("stopped"))
+        .map(display)
+}
+
+/// A refusal proves something only if the same request, unaltered, would have succeeded: before
+/// an altered authorization request that may log in is graded, the unaltered one (shared by
+/// every check of the run, per client) must reach a code. `Some(why)` when it did not.
+async fn positive_control(
+    ctx: &RunCtx,
+    actx: &ActionCtx<'_>,
+    step: &StepDef,
+    scope: &Scope,
+) -> Option<String> {
+    let applies = *step.action.get_ref() == ActionKind::Authorize
+        && !step.shared
+        && step.is_altered()
+        && step.login != Some(false)
+        && step.control != Some(false);
+    if !applies {
+        return None;
+    }
+    let kind = step.client.unwrap_or(crate::session::ClientKind::Main);
+    let control = control_step(kind)?;
+    let key = super::shared::key(&control, None);
+    let result = ctx
+        .shared
+        .get_or_run(key, action::run(actx, &control, scope))
+        .await;
+    let seen = match &result.outcome {
+        Ok((seen, _, _)) => seen,
+        Err(e) => return Some(format!("positive control: {e}")),
+    };
+    let outcome = seen
+        .json
+        .as_ref()
+        .ok()
+        .and_then(|j| j.get("outcome"))
+        .map(display)
+        .unwrap_or_default();
+    if outcome == "code" {
+        return None;
+    }
+    let stop = agent_stop(seen)
+        .map(|w| format!(": {w}"))
+        .unwrap_or_default();
+    Some(format!(
+        "positive control failed: the unaltered authorization request of the {} client ended in `{outcome}`{stop}, not a code, so a refusal here would prove nothing",
+        kind.as_str()
+    ))
+}
+
+/// The unaltered, shared authorization request of a client: the same request as the suites'
+/// `shared = true` ordinary grant, so the control costs no extra authorization for `main`.
+fn control_step(kind: crate::session::ClientKind) -> Option<StepDef> {
+    let client = match kind {
+        crate::session::ClientKind::Main => String::new(),
+        k => format!("client = \"{}\"\n", k.as_str()),
+    };
+    toml::from_str(&format!("action = \"authorize\"\nshared = true\n{client}")).ok()
 }
 
 fn when_holds(w: &When, scope: &Scope, ctx: &RunCtx) -> bool {

@@ -28,6 +28,10 @@ pub struct RunCtx {
     pub strict: bool,
     pub judge: Judge,
     pub shared: shared::SharedSteps,
+    /// The ordinary authorization made before any check.
+    pub preflight: crate::preflight::Preflight,
+    /// How the revision graded was chosen.
+    pub grading: crate::preflight::Grading,
 }
 
 /// Runs checks concurrently without the libtest harness (tests and library callers).
@@ -84,7 +88,14 @@ pub fn trials(
 /// Discovery plus every check, in-process, without the libtest console: what the demo's test
 /// suite and library callers use.
 pub struct InProcessRun {
+    /// What discovery found; `revision` and `revision_reason` are the revision graded.
     pub discovery: crate::discovery::Discovery,
+    /// The revision graded (as `discovery.revision`).
+    pub revision: Revision,
+    /// The preflight's ordinary authorization.
+    pub preflight: crate::preflight::Preflight,
+    /// How the revision was chosen (negotiated, or `--spec`).
+    pub grading: crate::preflight::Grading,
     pub outcomes: Vec<CheckOutcome>,
     pub redactor: Arc<crate::http::Redactor>,
     pub requests: u64,
@@ -117,12 +128,15 @@ pub async fn run_target(
 ) -> Result<InProcessRun, SetupError> {
     let redactor = Arc::new(crate::http::Redactor::new());
     let http = HttpClient::new(settings.http.clone(), redactor.clone())?;
-    let discovery = crate::discovery::discover(&http, target).await;
-    let ctx = Arc::new(RunCtx::new(http, &discovery, &settings).await?);
+    let mut discovery = crate::discovery::discover(&http, target).await;
+    let ctx = Arc::new(RunCtx::new(http, &mut discovery, &settings).await?);
     let outcomes = run_all(ctx.clone(), checks, concurrency).await;
     let requests = ctx.http.requests_sent();
     Ok(InProcessRun {
         discovery,
+        revision: ctx.revision,
+        preflight: ctx.preflight.clone(),
+        grading: ctx.grading.clone(),
         outcomes,
         redactor,
         requests,
@@ -130,9 +144,12 @@ pub async fn run_target(
 }
 
 impl RunCtx {
+    /// Builds the run's context after discovery: the session, then the preflight (one ordinary
+    /// authorization) and the revision negotiated with the MCP server (unless `--spec` chose
+    /// it), which `found` then holds (`revision`, `revision_reason`, `run.spec` in its vars).
     pub async fn new(
         http: HttpClient,
-        found: &crate::discovery::Discovery,
+        found: &mut crate::discovery::Discovery,
         settings: &RunSettings,
     ) -> Result<RunCtx, SetupError> {
         let loopback = found
@@ -149,29 +166,44 @@ impl RunCtx {
             config: settings.agent.clone(),
             callback: Some(callback.clone()),
         };
-        // MCP clients send the canonical server URI as `resource` from 2025-06-18 on.
-        let resource = (found.revision >= Revision::R2025_06_18)
-            .then(|| {
-                found
-                    .vars
-                    .pointer("/rs/url")
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_string)
-            })
-            .flatten();
-        let session =
-            crate::session::Session::new(agent, callback, &settings.client, &found.vars, resource)
-                .map_err(SetupError::Client)?;
+        // The preflight's authorization goes by the provisional revision (chosen, or the
+        // evidence's); the checks' by the one graded.
+        let mut session = crate::session::Session::new(
+            agent,
+            callback,
+            &settings.client,
+            &found.vars,
+            resource_for(found, found.revision),
+        )
+        .map_err(SetupError::Client)?;
+        let (preflight, grading) = crate::preflight::prepare(&http, &session, found).await;
+        found.grade(grading.revision, grading.reason.clone());
+        session.resource = resource_for(found, grading.revision);
         Ok(RunCtx {
             http,
             session,
             vars: Arc::new(found.vars.clone()),
-            revision: found.revision,
+            revision: grading.revision,
             strict: settings.strict,
             shared: shared::SharedSteps::default(),
             judge: Judge {
                 allow_loopback_http: loopback,
             },
+            preflight,
+            grading,
         })
     }
+}
+
+/// MCP clients send the canonical server URI as `resource` from 2025-06-18 on.
+fn resource_for(found: &crate::discovery::Discovery, revision: Revision) -> Option<String> {
+    (revision >= Revision::R2025_06_18)
+        .then(|| {
+            found
+                .vars
+                .pointer("/rs/url")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        })
+        .flatten()
 }

@@ -91,14 +91,27 @@ pub fn evaluate(
         judge,
         findings: Vec::new(),
     };
-    if let Some(set) = &e.status {
-        match seen.status {
-            Some(s) if status_in(s, set) => {}
-            Some(s) => ev.push(
-                level,
-                format!("status {s}, expected {}", show_statuses(set)),
-            ),
-            None => ev.push(level, "no HTTP status to compare".into()),
+    // When the status is another check's to grade and is off, the error code of the body is not
+    // a refusal's error code either: it is not graded here.
+    let mut error_code_elsewhere = false;
+    if let Some(status) = &e.status {
+        let set = status.patterns();
+        let text = match seen.status {
+            Some(s) if status_in(s, set) => None,
+            Some(s) => Some(format!("status {s}, expected {}", show_statuses(set))),
+            None => Some("no HTTP status to compare".into()),
+        };
+        if let Some(mut text) = text {
+            if let Some(why) = status.why() {
+                text = format!("{text} ({why})");
+            }
+            match status.graded_by() {
+                Some(other) => {
+                    error_code_elsewhere = true;
+                    ev.push(Level::Info, format!("{text} ({other} grades that)"))
+                }
+                None => ev.push(status.level().unwrap_or(level), text),
+            }
         }
     }
     if let (Some(set), Some(s)) = (&e.status_not, seen.status) {
@@ -119,6 +132,9 @@ pub fn evaluate(
         .err()
         .map(|why| format!("the body is not JSON: {why}"));
     for (pointer, m) in &e.json {
+        if error_code_elsewhere && pointer == "/error" {
+            continue;
+        }
         if let (true, Err(why)) = (pointer.is_empty(), &seen.json) {
             ev.push(
                 m.level.unwrap_or(level),
@@ -132,7 +148,7 @@ pub fn evaluate(
         } else {
             format!("JSON {pointer}")
         };
-        ev.matcher(&label, v, m, level, json_note.as_deref())?;
+        ev.matcher(&label, v, m, error_code_level(pointer, level), json_note.as_deref())?;
     }
     if let Some(m) = &e.body {
         let v = seen.body.clone().map(Value::String);
@@ -191,6 +207,18 @@ pub fn evaluate(
         }
     }
     Ok(ev.findings)
+}
+
+/// Grading rule: the error code of a refusal is a SHOULD. A server that refuses correctly with
+/// another code than the RFC names (or one of its own: the lists are not exhaustive) is still
+/// refusing; the refusal itself is graded by the status and the absence of tokens. A matcher
+/// with its own `level` keeps it.
+pub fn error_code_level(pointer: &str, level: Level) -> Level {
+    if pointer == "/error" {
+        level.min(Level::Should)
+    } else {
+        level
+    }
 }
 
 fn status_in(s: u16, set: &[StatusPattern]) -> bool {
@@ -259,6 +287,13 @@ impl Eval<'_> {
             let why = self.scope.interpolate(why).unwrap_or_else(|_| why.clone());
             for f in &mut self.findings[before..] {
                 f.text = format!("{} ({why})", f.text);
+            }
+        }
+        // One defect, one failure: what another check grades is only mentioned here.
+        if let Some(other) = &m.graded_by {
+            for f in &mut self.findings[before..] {
+                f.level = Level::Info;
+                f.text = format!("{} ({other} grades that)", f.text);
             }
         }
         Ok(())

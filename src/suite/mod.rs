@@ -182,6 +182,24 @@ impl Suite {
                 checks.push(check);
             }
         }
+        // A defect "graded by" a check that is not in the suite would be graded nowhere.
+        for c in &checks {
+            for name in validate::graded_by_names(&c.steps) {
+                if !seen.contains_key(name) {
+                    let (file, line) = c.source.rsplit_once(':').unwrap_or((&c.source, "1"));
+                    return Err(SuiteError {
+                        file: file.to_string(),
+                        line: line.parse().unwrap_or(1),
+                        column: 1,
+                        message: format!(
+                            "check `{}` says `graded_by = \"{name}\"`, which is no check of this suite",
+                            c.id
+                        ),
+                    }
+                    .into());
+                }
+            }
+        }
         Ok(Suite { checks })
     }
 }

@@ -134,9 +134,22 @@ pub struct StepDef {
     #[serde(default)]
     pub level: Option<Level>,
     /// The step only sets the check up (obtains a token, say): when its expectations fail, the
-    /// check is `skip` with what went wrong, not a verdict on the server.
+    /// check is `skip` with what went wrong, not a verdict on the server. Default: see
+    /// [`StepDef::is_setup`] (an unaltered request that only has to succeed).
     #[serde(default)]
-    pub precondition: bool,
+    pub precondition: Option<bool>,
+    /// Conditions under which this step's expectations are graded at all. When they do not hold
+    /// (a 500 where the check is about what a 401 carries), the step is not graded here: the
+    /// message mentions what was seen and `graded_by`, the check that grades that defect.
+    #[serde(default)]
+    pub given: Option<Expect>,
+    /// The check that grades what `given` (or a matcher's own `graded_by`) rules out.
+    #[serde(default)]
+    pub graded_by: Option<String>,
+    /// authorize: before grading a refusal, show that the unaltered request reaches a code for
+    /// this client and user agent (default: on for altered requests that may log in).
+    #[serde(default)]
+    pub control: Option<bool>,
     /// Every check that makes this same request shares one answer: the first to get there sends
     /// it, the others read it. Real servers rate-limit registration, authorization and token
     /// requests; ordinary flows need not be repeated per check. A shared code or refresh token is
@@ -241,6 +254,82 @@ pub struct StepDef {
     pub expect: Expect,
 }
 
+impl StepDef {
+    /// Whether the step sends a request of its own design: a changed, removed or added parameter,
+    /// another method, another client authentication, a tampered value.
+    pub fn is_altered(&self) -> bool {
+        !self.set.is_empty()
+            || !self.omit.is_empty()
+            || !self.add.is_empty()
+            || !self.flip.is_empty()
+            || self.method.is_some()
+            || self.auth.is_some()
+            || self.login == Some(false)
+    }
+
+    /// A set-up step obtains what the check needs and says nothing about the requirement: an
+    /// unaltered authorization, token or registration request whose expectations only ask that it
+    /// succeeded. Its failure makes the check skip (the check that grades the ordinary flow
+    /// reports it); `precondition = true/false` overrides.
+    pub fn is_setup(&self) -> bool {
+        if let Some(p) = self.precondition {
+            return p;
+        }
+        let obtains = match *self.action.get_ref() {
+            ActionKind::Authorize | ActionKind::Register => true,
+            ActionKind::Token => matches!(
+                self.grant.as_deref(),
+                None | Some("authorization_code") | Some("refresh_token")
+            ),
+            _ => false,
+        };
+        obtains && !self.is_altered() && self.expect.only_asks_success()
+    }
+}
+
+impl Expect {
+    /// Nothing is expected but success: at most a 2xx status, an authorization outcome of
+    /// `code`, a non-empty access token.
+    pub fn only_asks_success(&self) -> bool {
+        let status_ok = self.status.as_ref().is_none_or(|set| {
+            set.patterns().iter().all(|p| match p {
+                StatusPattern::Code(c) => (200..300).contains(c),
+                StatusPattern::Pattern(p) => p == "2xx",
+            })
+        });
+        let json_ok = self.json.iter().all(|(pointer, m)| match pointer.as_str() {
+            "/outcome" => {
+                m.equals.as_ref().and_then(|v| v.as_str()) == Some("code")
+                    && m.one_of.is_none()
+            }
+            // That a token or a client id came back, no more.
+            "/access_token" | "/client_id" => {
+                m.graded_by.is_none()
+                    && m.absent.is_none()
+                    && m.equals.is_none()
+                    && m.not_equals.is_none()
+                    && m.one_of.is_none()
+                    && m.matches.is_none()
+                    && m.not_matches.is_none()
+                    && m.contains.is_none()
+                    && m.not_contains.is_none()
+                    && m.min_length.is_none()
+            }
+            _ => false,
+        });
+        status_ok
+            && json_ok
+            && self.status_not.is_none()
+            && self.header.is_empty()
+            && self.body.is_none()
+            && self.challenge.is_none()
+            && self.no_empty_values.is_none()
+            && self.jwks_public.is_none()
+            && self.no_redirect_to.is_none()
+            && self.any_of.is_empty()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Decode {
@@ -317,9 +406,10 @@ pub struct When {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
-    /// The status is one of these (numbers, or patterns such as "4xx").
+    /// The status is one of these (numbers, or patterns such as "4xx"); or a table `{ in = [...],
+    /// level, why, graded_by }` when that expectation has its own level or is another check's.
     #[serde(default)]
-    pub status: Option<Vec<StatusPattern>>,
+    pub status: Option<StatusExpect>,
     #[serde(default)]
     pub status_not: Option<Vec<StatusPattern>>,
     /// Header name (case-insensitive) → matcher over its value (several values joined by ", ").
@@ -346,6 +436,51 @@ pub struct Expect {
     /// Alternatives: the step passes when any one of them holds entirely.
     #[serde(default)]
     pub any_of: Vec<Expect>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StatusExpect {
+    List(Vec<StatusPattern>),
+    Table(StatusTable),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusTable {
+    #[serde(rename = "in")]
+    pub set: Vec<StatusPattern>,
+    #[serde(default)]
+    pub level: Option<Level>,
+    #[serde(default)]
+    pub why: Option<String>,
+    /// Another check grades the status: a different one is only mentioned here.
+    #[serde(default)]
+    pub graded_by: Option<String>,
+}
+
+impl StatusExpect {
+    pub fn patterns(&self) -> &[StatusPattern] {
+        match self {
+            StatusExpect::List(l) => l,
+            StatusExpect::Table(t) => &t.set,
+        }
+    }
+    fn table(&self) -> Option<&StatusTable> {
+        match self {
+            StatusExpect::List(_) => None,
+            StatusExpect::Table(t) => Some(t),
+        }
+    }
+    pub fn level(&self) -> Option<Level> {
+        self.table().and_then(|t| t.level)
+    }
+    pub fn why(&self) -> Option<&str> {
+        self.table().and_then(|t| t.why.as_deref())
+    }
+    pub fn graded_by(&self) -> Option<&str> {
+        self.table().and_then(|t| t.graded_by.as_deref())
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -439,6 +574,10 @@ pub struct Matcher {
     /// Severity of this matcher when it differs from the step's.
     #[serde(default)]
     pub level: Option<Level>,
+    /// Another check grades this property: when it does not hold, the message says so and this
+    /// check's verdict does not change (one defect, one failure).
+    #[serde(default)]
+    pub graded_by: Option<String>,
     /// Explanation appended to the finding.
     #[serde(default)]
     pub why: Option<String>,

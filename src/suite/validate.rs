@@ -20,9 +20,10 @@ const OAUTH: &[ActionKind] = &[Authorize, Token, Revoke, Introspect];
 const ENDPOINTS: &[ActionKind] = &[Token, Revoke, Introspect];
 
 /// The optional fields a step sets, each with the actions it belongs to. `action`, `name`,
-/// `when`, `save`, `note`, `level`, `precondition` and `expect` belong to every action.
+/// `when`, `save`, `note`, `level`, `precondition`, `given`, `graded_by` and `expect` belong to
+/// every action.
 fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
-    let fields: [(&'static str, bool, &'static [ActionKind]); 32] = [
+    let fields: [(&'static str, bool, &'static [ActionKind]); 33] = [
         ("shared", s.shared, &[Authorize, Token, Http]),
         ("method", s.method.is_some(), REQUESTS),
         ("url", s.url.is_some(), &[Http, Mcp]),
@@ -59,6 +60,7 @@ fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
         ("grant", s.grant.is_some(), &[Token]),
         ("flip", !s.flip.is_empty(), &[Token]),
         ("token_type", s.token_type.is_some(), &[Revoke, Introspect]),
+        ("control", s.control.is_some(), &[Authorize]),
     ];
     fields
         .into_iter()
@@ -307,6 +309,15 @@ fn step(
     let mut with_this = known.clone();
     with_this.insert("this".into());
     expect(&s.expect, &with_this, at)?;
+    if let Some(g) = &s.given {
+        expect(g, &with_this, at)?;
+    }
+    if s.given.is_some() != s.graded_by.is_some() {
+        return Err(at(
+            if s.given.is_some() { "given" } else { "graded_by" },
+            "`given` and `graded_by` go together: what must hold for this step to be graded here, and the check that grades it otherwise".into(),
+        ));
+    }
     if let Some(note) = &s.note {
         check_refs(note, &with_this, at)?;
     }
@@ -355,7 +366,13 @@ fn when(w: &model::When, known: &HashSet<String>, at: &At) -> Result<(), SuiteEr
 }
 
 fn expect(e: &model::Expect, known: &HashSet<String>, at: &At) -> Result<(), SuiteError> {
-    for p in e.status.iter().chain(e.status_not.iter()).flatten() {
+    for p in e
+        .status
+        .iter()
+        .map(|s| s.patterns())
+        .chain(e.status_not.iter().map(Vec::as_slice))
+        .flatten()
+    {
         match p {
             StatusPattern::Pattern(s) if parse_status_pattern(s).is_none() => {
                 return Err(at(
@@ -423,6 +440,34 @@ fn matcher(m: &Matcher, known: &HashSet<String>, at: &At) -> Result<(), SuiteErr
         matcher(each, known, at)?;
     }
     Ok(())
+}
+
+/// The check IDs a check's `graded_by` fields name (validated across the whole suite).
+pub fn graded_by_names(steps: &[StepDef]) -> Vec<&str> {
+    fn from_expect<'a>(e: &'a model::Expect, out: &mut Vec<&'a str>) {
+        let matchers = e
+            .json
+            .values()
+            .chain(e.header.values())
+            .chain(e.body.iter())
+            .chain(e.challenge.iter().flat_map(|c| c.params.values()));
+        for m in matchers {
+            out.extend(m.graded_by.as_deref());
+        }
+        for alt in &e.any_of {
+            from_expect(alt, out);
+        }
+    }
+    let mut out = Vec::new();
+    for s in steps {
+        out.extend(s.graded_by.as_deref());
+        out.extend(s.expect.status.as_ref().and_then(|st| st.graded_by()));
+        from_expect(&s.expect, &mut out);
+        if let Some(g) = &s.given {
+            from_expect(g, &mut out);
+        }
+    }
+    out
 }
 
 /// The step a `token` (`auth`), `revoke` or `introspect` (`tok`) step reads when `from` is not given.
