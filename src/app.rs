@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::cli::{self, Cli, Command, CompareArgs, DemoArgs, ReferenceArgs};
+use crate::cli::{self, Cli, Command, CompareArgs, DemoArgs, InitProfileArgs, ReferenceArgs};
 use crate::config::{self, ConfigError, Profile, RunConfig};
 use crate::demo;
 use crate::discovery::{self, Discovery};
@@ -55,6 +55,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Demo(args)) => demo(args),
         Some(Command::ReferenceServer(args)) => reference_server(args),
         Some(Command::Compare(args)) => compare(args),
+        Some(Command::InitProfile(args)) => init_profile(args),
         None => {
             let profile = match &cli.config {
                 Some(p) => config::load_profile(p)?,
@@ -236,6 +237,8 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
                 .to_string(),
             spec_reason: String::new(),
             negotiation: None,
+            agent_blocked: None,
+            run_notes: Vec::new(),
             duration_ms: 0,
             requests: 0,
             discovery_notes: Vec::new(),
@@ -275,6 +278,8 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
         started,
         ctx.http.requests_sent(),
     );
+    report.agent_blocked = ctx.agent_blocked();
+    report.run_notes = ctx.run_notes();
     // Client registrations happen on first use, outside any one check's record; the preflight
     // and the negotiation before any check.
     report.discovery_exchanges.extend(ctx.session.exchanges());
@@ -284,6 +289,9 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
     report
         .discovery_exchanges
         .extend(ctx.grading.exchanges.iter().cloned());
+    report
+        .discovery_exchanges
+        .extend(ctx.schedule.exchanges.iter().cloned());
     let report = report.redacted(&redactor);
     let paths = write_reports(&cfg.report_dir, &report)?;
     print!(
@@ -318,6 +326,62 @@ fn compare(args: CompareArgs) -> anyhow::Result<u8> {
     })
 }
 
+/// `init-profile`: the profile to stdout, what to do next to stderr.
+fn init_profile(args: InitProfileArgs) -> anyhow::Result<u8> {
+    use crate::init_profile::{self, Stop};
+    if args
+        .client
+        .agent
+        .is_some_and(|m| m != crate::agent::Mode::Follow)
+    {
+        return Err(ConfigError::Usage(
+            "init-profile authorizes in agent mode `follow` (it shows where that stops); --agent does not apply".into(),
+        )
+        .into());
+    }
+    let run = cli::RunArgs {
+        spec: None,
+        report_dir: std::path::PathBuf::new(),
+        strict: false,
+        timeout: args.timeout,
+        deadline: None,
+        suite_dir: None,
+        expect: None,
+        harness: libtest_mimic::Arguments::default(),
+    };
+    let cfg = config::build(
+        Some(args.rs),
+        args.as_url,
+        args.client,
+        Profile::default(),
+        run,
+    )?;
+    let rt = runtime()?;
+    let generated = rt.block_on(init_profile::generate(
+        &cfg.target,
+        &cfg.settings,
+        &init_profile::today_utc(),
+    ))?;
+    print!("{}", generated.text);
+    std::io::stdout().flush()?;
+    match generated.stop {
+        None => {
+            for n in &generated.notes {
+                eprintln!("init-profile: {n}");
+            }
+            Ok(exit::OK)
+        }
+        Some(Stop::Refused(why)) => {
+            eprintln!("error: {why}");
+            Ok(exit::CONFORMANCE_FAILED)
+        }
+        Some(Stop::Unreachable(why)) => {
+            eprintln!("error: {why}");
+            Ok(exit::UNREACHABLE)
+        }
+    }
+}
+
 /// The run's record. `found` holds the revision graded once the run's context is built
 /// (`RunCtx::new`); `grading` says how it was chosen.
 pub fn build_report(
@@ -334,6 +398,8 @@ pub fn build_report(
         spec: found.revision.to_string(),
         spec_reason: found.revision_reason.clone(),
         negotiation: grading.map(|g| g.record.clone()),
+        agent_blocked: None,
+        run_notes: Vec::new(),
         duration_ms: started.elapsed().as_millis() as u64,
         requests,
         discovery_notes: found.notes.clone(),
@@ -396,6 +462,18 @@ fn print_grading(found: &Discovery, ctx: &RunCtx) {
     match &p.why_no_token {
         None => println!("preflight: an ordinary authorization reached a code and a token"),
         Some(why) => println!("preflight: {}; no token: {}", p.outcome, scrub(why)),
+    }
+    if let Some(b) = ctx.agent_blocked() {
+        println!(
+            "user agent: stopped at the login page {} (HTTP {}, fields: {}); the checks that need an authorization code will skip. Fix: {}",
+            scrub(&b.page),
+            b.status,
+            b.fields.join(", "),
+            b.fix
+        );
+    }
+    for n in ctx.run_notes() {
+        println!("run: {}", scrub(&n));
     }
 }
 

@@ -134,6 +134,27 @@ pub enum Command {
     /// Compare two results.json files check by check (better, worse, new, gone); exit 1 when a
     /// verdict got worse
     Compare(CompareArgs),
+    /// Write a starting target profile (TOML, to stdout) from where an ordinary authorization
+    /// stops: the login page's form, with placeholders for the user name and password
+    InitProfile(InitProfileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitProfileArgs {
+    /// The MCP endpoint (the resource server), e.g. https://mcp.example.com/mcp
+    #[arg(long = "rs", value_name = "URL", env = "MCP_CONFORM_RS")]
+    pub rs: String,
+
+    /// The authorization server's issuer (default: the one the resource's metadata names)
+    #[arg(long = "as", value_name = "URL", env = "MCP_CONFORM_AS")]
+    pub as_url: Option<String>,
+
+    /// Seconds to wait for any one HTTP answer
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    #[command(flatten, next_help_heading = "Client")]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +240,8 @@ pub fn command() -> clap::Command {
         .disable_version_flag(false)
         .version(env!("CARGO_PKG_VERSION"))
         .mut_subcommand("demo", fix_up)
+        // The authorization of `init-profile` only follows redirects.
+        .mut_subcommand("init-profile", |c| c.mut_arg("agent", |a| a.hide(true)))
 }
 
 pub fn parse() -> Result<Cli, clap::Error> {

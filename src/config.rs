@@ -70,6 +70,9 @@ pub struct ProfileTarget {
     /// Another MCP server of the same authorization server (`${rs.origin}` allowed), for the
     /// audience checks.
     pub other_resource: Option<String>,
+    /// How long a rotated-out refresh token may keep working (the server's grace window); the
+    /// refresh checks wait this long, plus a margin, before they replay it again. Default 60.
+    pub refresh_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -180,6 +183,7 @@ pub fn build(
             strict: run.strict,
             client: client_config(client, profile.client)?,
             agent: agent_config(mode, profile.agent)?,
+            refresh_grace_secs: profile.target.refresh_grace_secs,
         },
         suite,
         harness,

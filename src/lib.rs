@@ -16,6 +16,7 @@ pub mod expectations;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod init_profile;
 pub mod mcp;
 pub mod negotiate;
 pub mod oauth;

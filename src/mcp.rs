@@ -169,7 +169,7 @@ fn event_data(text: &str) -> Vec<String> {
 /// Whether an event-stream body read so far holds a complete event that answers a request (a
 /// JSON-RPC response): a reader can stop there. Priming events and notifications do not.
 pub fn stream_answered(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(body);
+    let text = String::from_utf8_lossy(body).replace("\r\n", "\n");
     // Only complete events count: cut after the last blank line.
     let complete = match text.rfind("\n\n") {
         Some(i) => &text[..i + 2],
@@ -227,6 +227,7 @@ mod tests {
         assert_eq!(v["result"]["ok"], true);
         assert!(!stream_answered(b"id: s-0\ndata:\n\n"));
         assert!(stream_answered(body.as_bytes()));
+        assert!(stream_answered(body.replace('\n', "\r\n").as_bytes()));
     }
 
     #[test]

@@ -143,6 +143,8 @@ pub struct Session {
     /// Whether the revocation endpoint takes public clients (`ClientKind::Revoker`).
     revocation_public: bool,
     registrations: BTreeMap<Shape, OnceCell<Result<Arc<Registration>, String>>>,
+    /// The server's answer to a registration it refused, for the check that grades registration.
+    refused: Mutex<BTreeMap<Shape, (Exchange, Response)>>,
     exchanges: Mutex<Vec<Exchange>>,
 }
 
@@ -221,6 +223,7 @@ impl Session {
             resource,
             revocation_public,
             registrations,
+            refused: Mutex::new(BTreeMap::new()),
             exchanges: Mutex::new(Vec::new()),
         })
     }
@@ -341,6 +344,9 @@ impl Session {
             .and_then(Value::as_str)
             .filter(|_| (200..300).contains(&resp.status));
         let Some(client_id) = client_id else {
+            if let Ok(mut refused) = self.refused.lock() {
+                refused.insert(shape, (ex.clone(), resp.clone()));
+            }
             return Err(format!(
                 "registering a {name} client failed: {} answered {} {}",
                 endpoint,
@@ -378,6 +384,13 @@ impl Session {
             response: resp,
             sent: body,
         }))
+    }
+
+    /// The answer to a registration of this kind that the server refused (a client was asked
+    /// for, and none came back).
+    pub fn refused_registration(&self, kind: ClientKind) -> Option<(Exchange, Response)> {
+        let shape = self.resolve(kind).shape();
+        self.refused.lock().ok()?.get(&shape).cloned()
     }
 
     /// Registration exchanges, for the report.

@@ -104,6 +104,7 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
         let settings = runner::RunSettings {
             agent: profile.agent,
             client: profile.client,
+            refresh_grace_secs: profile.target.refresh_grace_secs,
             ..Default::default()
         };
         let run = runner::run_target(&target, settings, &suite.checks, 16)

@@ -64,7 +64,28 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
         ActionKind::Token | ActionKind::Revoke | ActionKind::Introspect => {
             token::run(ctx, step, scope).await
         }
+        ActionKind::Wait => StepResult {
+            exchanges: Vec::new(),
+            outcome: wait(step, scope).await.map(|o| (o, None, Vec::new())),
+        },
     }
+}
+
+/// The longest a `wait` step waits: a grace window or a lifetime longer than this is not
+/// something a conformance run should sit through.
+const MAX_WAIT_SECS: f64 = 300.0;
+
+async fn wait(step: &StepDef, scope: &Scope) -> Result<Observed, StepError> {
+    let text = scope.interpolate(step.seconds.as_deref().unwrap_or("0"))?;
+    let secs: f64 = text.trim().parse().map_err(|_| {
+        StepError::Precondition(format!("`seconds = \"{text}\"` is not a number of seconds"))
+    })?;
+    let secs = secs.clamp(0.0, MAX_WAIT_SECS);
+    tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await;
+    Ok(Observed {
+        json: Ok(serde_json::json!({ "waited": secs })),
+        ..Default::default()
+    })
 }
 
 /// A short description of a step for messages: its `name`, else what it sent.
@@ -74,6 +95,10 @@ pub fn describe(step: &StepDef, url: Option<&str>) -> Option<String> {
     }
     match step.action.get_ref() {
         ActionKind::Inspect => None,
+        ActionKind::Wait => Some(format!(
+            "waiting {} s",
+            step.seconds.as_deref().unwrap_or("0")
+        )),
         ActionKind::Http => {
             let method = step.method.clone().unwrap_or_else(|| {
                 if step.body.is_some() || step.json.is_some() || step.form.is_some() {

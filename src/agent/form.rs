@@ -86,6 +86,42 @@ pub fn control_names(html: &str) -> Vec<String> {
     out
 }
 
+/// A named control of a form and its kind, for describing a page; its value is left out (it
+/// may be a secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Control {
+    pub name: String,
+    /// An input's `type`, lower-cased (`text` when absent); otherwise the element's name
+    /// (`select`, `textarea`, `button`).
+    pub kind: String,
+}
+
+/// The named, enabled controls of every form of a page, form by form in the order [`forms`]
+/// lists them, each in document order.
+pub fn form_controls(html: &str) -> Vec<Vec<Control>> {
+    let doc = Html::parse_document(html);
+    let control_sel = selector("input, button, select, textarea");
+    doc.select(&selector("form"))
+        .map(|f| {
+            f.select(&control_sel)
+                .filter(|c| c.value().attr("disabled").is_none())
+                .filter_map(|c| {
+                    let el = c.value();
+                    let name = el.attr("name").filter(|n| !n.is_empty())?;
+                    let kind = match el.name() {
+                        "input" => el.attr("type").unwrap_or("text").to_ascii_lowercase(),
+                        other => other.to_string(),
+                    };
+                    Some(Control {
+                        name: name.to_string(),
+                        kind,
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// The visible text of a page (scripts and styles left out), whitespace collapsed, cut to at
 /// most `max` characters (with `…` when cut).
 pub fn text_excerpt(html: &str, max: usize) -> String {
@@ -260,6 +296,24 @@ mod tests {
                 "lang",
                 "disabled_one",
                 "decision"
+            ]
+        );
+        let kinds: Vec<Vec<(String, String)>> = form_controls(PAGE)
+            .into_iter()
+            .map(|f| f.into_iter().map(|c| (c.name, c.kind)).collect())
+            .collect();
+        let pair = |n: &str, k: &str| (n.to_string(), k.to_string());
+        assert_eq!(kinds[0], [pair("q", "text")]);
+        assert_eq!(
+            kinds[1],
+            [
+                pair("request_id", "hidden"),
+                pair("username", "text"),
+                pair("password", "password"),
+                pair("remember", "checkbox"),
+                pair("lang", "select"),
+                pair("decision", "button"),
+                pair("decision", "button"),
             ]
         );
         let page = "<html><head><style>p{}</style><script>var x=1;</script></head><body><h1>Sign  in</h1>\n<p>to continue</p></body></html>";

@@ -320,8 +320,9 @@ impl HttpClient {
                         ));
                     }
                     body.extend_from_slice(&chunk);
-                    // A stream's first complete event is enough.
-                    if streaming && body.windows(2).any(|w| w == b"\n\n") {
+                    // A stream is read until it carries the JSON-RPC answer: servers open with
+                    // a priming event (an id and empty data) before it.
+                    if streaming && chunk.contains(&b'\n') && crate::mcp::stream_answered(&body) {
                         break;
                     }
                 }

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::RunReport;
+use crate::runner::check::NEEDS_LOGIN;
 use crate::runner::verdict::Verdict;
 
 pub fn render(r: &RunReport, report_paths: &[String]) -> String {
@@ -38,6 +39,24 @@ pub fn render(r: &RunReport, report_paths: &[String]) -> String {
             n.as_evidence,
             n.how
         );
+    }
+    if let Some(b) = &r.agent_blocked {
+        let n = r
+            .outcomes
+            .iter()
+            .filter(|o| o.verdict == Verdict::Skip && o.message.starts_with(NEEDS_LOGIN))
+            .count();
+        let _ = writeln!(
+            out,
+            "user agent: {n} checks skipped because they need an authorization code and the user agent stopped at the login page {} (HTTP {}, fields: {}). Fix: {}",
+            b.page,
+            b.status,
+            b.fields.join(", "),
+            b.fix
+        );
+    }
+    for n in &r.run_notes {
+        let _ = writeln!(out, "run: {n}");
     }
     let _ = writeln!(
         out,

@@ -22,6 +22,12 @@ pub struct RunReport {
     /// How the revision was chosen: what the MCP server speaks, what the AS's metadata suggests.
     #[serde(default)]
     pub negotiation: Option<Negotiation>,
+    /// The user agent could not get past a page: where, and how to fix it.
+    #[serde(default)]
+    pub agent_blocked: Option<AgentBlocked>,
+    /// What the run learned about the deployment before the checks (said once, not per check).
+    #[serde(default)]
+    pub run_notes: Vec<String>,
     pub duration_ms: u64,
     pub requests: u64,
     pub discovery_notes: Vec<String>,
@@ -30,6 +36,19 @@ pub struct RunReport {
     /// JWTs in the exchanges, decoded before redaction (filled by [`RunReport::redacted`]).
     #[serde(default)]
     pub jwts: Vec<SeenJwt>,
+}
+
+/// Where the user agent stopped before any check, when it could not get past a login or consent
+/// page (`results.json` → `agent`). Checks that need an authorization code then skip.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentBlocked {
+    /// The page's URL, without its query.
+    pub page: String,
+    pub status: u16,
+    /// The names of the page's form fields.
+    pub fields: Vec<String>,
+    /// How to get past it.
+    pub fix: String,
 }
 
 /// The revision negotiation of a run (`results.json` → `negotiation`).
@@ -113,6 +132,8 @@ impl RunReport {
             spec: self.spec.clone(),
             spec_reason: redactor.scrub(&self.spec_reason),
             negotiation: None,
+            agent_blocked: None,
+            run_notes: Vec::new(),
             duration_ms: self.duration_ms,
             requests: self.requests,
             discovery_notes: vec![
@@ -355,6 +376,8 @@ pub(crate) mod tests {
             spec: "2025-06-18".into(),
             spec_reason: "inferred: protected resource metadata".into(),
             negotiation: None,
+            agent_blocked: None,
+            run_notes: Vec::new(),
             duration_ms: 120,
             requests: 4,
             discovery_notes: vec!["PRM at the path-inserted URL".into()],

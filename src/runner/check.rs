@@ -13,6 +13,27 @@ use crate::suite::model::{ActionKind, StepDef, When};
 use crate::suite::vars::{Scope, display};
 use crate::suite::{Check, default_from};
 
+/// How a skip begins when the check needed an authorization code and the user agent could not
+/// get past the login page the run met before any check (the console counts these).
+pub const NEEDS_LOGIN: &str =
+    "needs an authorization code: the user agent stopped at the login page";
+
+/// The reason a check skips when its authorization stopped at a login or consent page: short,
+/// pointing at the run's one explanation, when the preflight met the same page.
+fn login_skip(ctx: &RunCtx, detail: String) -> String {
+    match ctx.agent_blocked() {
+        Some(b) => format!(
+            "{NEEDS_LOGIN} {} (the start of the run says how to get past it)",
+            b.page
+        ),
+        None => detail,
+    }
+}
+
+fn stopped_at_login(seen: &crate::suite::expect::Observed) -> bool {
+    seen.json.as_ref().ok().and_then(|j| j.get("outcome")) == Some(&serde_json::json!("login"))
+}
+
 pub async fn execute(ctx: &RunCtx, check: &Check) -> CheckOutcome {
     let started = Instant::now();
     let level = check.level_for(ctx.revision);
@@ -56,6 +77,8 @@ async fn grade(
     level: Level,
     exchanges: &mut Vec<crate::http::Exchange>,
 ) -> (Verdict, String) {
+    // Waiting for its turn counts against the run's deadline like the check itself.
+    let _turn = ctx.schedule.turn(check).await;
     if !check.revisions.contains(ctx.revision) {
         return (
             Verdict::Skip,
@@ -100,7 +123,8 @@ async fn grade(
         if let Some(why) = positive_control(ctx, &actx, step, &scope).await {
             return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
         }
-        let result = if step.shared {
+        // Where approvals replace grants, an answer shared from another check is dead by now.
+        let result = if step.shared && !ctx.schedule.replaces_grants() {
             // Only a token step reads from an earlier one (the validator allows no other).
             let action = *step.action.get_ref();
             let from_key = (action == crate::suite::model::ActionKind::Token)
@@ -141,21 +165,21 @@ async fn grade(
         // An authorization that stopped at a login page the user agent could not get past says
         // nothing about the request: the server had not looked at it yet, or the tool could not
         // log in. Either way it is not the server's answer to grade.
-        let stopped_at_login = *step.action.get_ref() == ActionKind::Authorize
+        if *step.action.get_ref() == ActionKind::Authorize
             && step.login != Some(false)
-            && seen.json.as_ref().ok().and_then(|j| j.get("outcome"))
-                == Some(&serde_json::json!("login"));
-        if stopped_at_login {
+            && stopped_at_login(&seen)
+        {
             scope.unset("this");
             let why = agent_stop(&seen).unwrap_or_else(|| "no login step matched".into());
+            let detail = labelled(&format!(
+                "the user agent stopped at a login page it could not get past ({why}); give a login script (`[agent] mode = \"form\"` in --config) or use --agent interactive"
+            ));
             return graded.stop(
                 check,
                 level,
                 ctx.strict,
                 Verdict::Skip,
-                labelled(&format!(
-                    "the user agent stopped at a login page it could not get past ({why}); give a login script (`[agent] mode = \"form\"` in --config) or use --agent interactive"
-                )),
+                login_skip(ctx, detail),
             );
         }
         // `given`: what must hold for this step to be graded here at all.
@@ -202,14 +226,19 @@ async fn grade(
         // A set-up step that did not work says nothing about the requirement under test; but a
         // redirect to an unregistered URI is graded wherever it happens.
         if step.is_setup() && step_findings.iter().any(|f| f.level >= Level::Should) {
-            let (kept, setup): (Vec<Finding>, Vec<Finding>) = step_findings
-                .into_iter()
-                .partition(|f| f.text.contains("a redirect URI this client never registered"));
+            let (kept, setup): (Vec<Finding>, Vec<Finding>) =
+                step_findings.into_iter().partition(|f| {
+                    f.text
+                        .contains("a redirect URI this client never registered")
+                });
             graded.findings.extend(kept);
             let what: Vec<&str> = setup.iter().map(|f| f.text.as_str()).collect();
             let mut why = format!("could not set the check up: {}", what.join("; "));
             if let Some(n) = stop_note {
                 why.push_str(&format!("; {n}"));
+            }
+            if stopped_at_login(&seen) {
+                why = login_skip(ctx, why);
             }
             return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
         }
@@ -320,10 +349,15 @@ async fn positive_control(
     let stop = agent_stop(seen)
         .map(|w| format!(": {w}"))
         .unwrap_or_default();
-    Some(format!(
+    let detail = format!(
         "positive control failed: the unaltered authorization request of the {} client ended in `{outcome}`{stop}, not a code, so a refusal here would prove nothing",
         kind.as_str()
-    ))
+    );
+    Some(if outcome == "login" {
+        login_skip(ctx, detail)
+    } else {
+        detail
+    })
 }
 
 /// The unaltered, shared authorization request of a client: the same request as the suites'

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod outcome;
+pub mod schedule;
 pub mod shared;
 pub mod verdict;
 
@@ -32,6 +33,8 @@ pub struct RunCtx {
     pub preflight: crate::preflight::Preflight,
     /// How the revision graded was chosen.
     pub grading: crate::preflight::Grading,
+    /// Whether checks that authorize may overlap.
+    pub schedule: schedule::Schedule,
 }
 
 /// Runs checks concurrently without the libtest harness (tests and library callers).
@@ -97,6 +100,10 @@ pub struct InProcessRun {
     /// How the revision was chosen (negotiated, or `--spec`).
     pub grading: crate::preflight::Grading,
     pub outcomes: Vec<CheckOutcome>,
+    /// The login page the user agent could not get past, if any (see [`RunCtx::agent_blocked`]).
+    pub agent_blocked: Option<crate::report::AgentBlocked>,
+    /// What the run learned before the checks ([`RunCtx::run_notes`]).
+    pub run_notes: Vec<String>,
     pub redactor: Arc<crate::http::Redactor>,
     pub requests: u64,
 }
@@ -108,7 +115,12 @@ pub struct RunSettings {
     pub strict: bool,
     pub agent: crate::agent::AgentConfig,
     pub client: crate::session::ClientConfig,
+    /// The server's refresh-token grace window, if known (`[target] refresh_grace_secs`).
+    pub refresh_grace_secs: Option<u64>,
 }
+
+/// A grace window longer than any seen on real servers (Okta's default is 30 s).
+pub const DEFAULT_REFRESH_GRACE_SECS: u64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -138,6 +150,8 @@ pub async fn run_target(
         preflight: ctx.preflight.clone(),
         grading: ctx.grading.clone(),
         outcomes,
+        agent_blocked: ctx.agent_blocked(),
+        run_notes: ctx.run_notes(),
         redactor,
         requests,
     })
@@ -179,6 +193,24 @@ impl RunCtx {
         let (preflight, grading) = crate::preflight::prepare(&http, &session, found).await;
         found.grade(grading.revision, grading.reason.clone());
         session.resource = resource_for(found, grading.revision);
+        let schedule = schedule::detect(
+            &http,
+            &session,
+            &found.vars,
+            grading.revision,
+            preflight.outcome == "code",
+        )
+        .await;
+        // A replay after the grace window, plus a margin for clocks and latency.
+        let grace = settings
+            .refresh_grace_secs
+            .unwrap_or(DEFAULT_REFRESH_GRACE_SECS);
+        if let Some(run) = found.vars.get_mut("run").and_then(|r| r.as_object_mut()) {
+            run.insert(
+                "refresh_replay_after_secs".into(),
+                serde_json::json!(grace + 2),
+            );
+        }
         Ok(RunCtx {
             http,
             session,
@@ -191,7 +223,61 @@ impl RunCtx {
             },
             preflight,
             grading,
+            schedule,
         })
+    }
+}
+
+impl RunCtx {
+    /// The login or consent page the user agent could not get past before any check, with the
+    /// fix: then every check that needs an authorization code skips, and the run says so once.
+    pub fn agent_blocked(&self) -> Option<crate::report::AgentBlocked> {
+        if self.preflight.outcome != "login" {
+            return None;
+        }
+        let page = self.preflight.page.clone().unwrap_or_default();
+        let rs = self
+            .vars
+            .pointer("/rs/url")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("URL");
+        Some(crate::report::AgentBlocked {
+            page: page
+                .url
+                .split(['?', '#'])
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            status: page.status,
+            fields: page.fields,
+            fix: format!(
+                "give the tool a login script: `mcp-oauth-conform init-profile --rs {rs} > target.toml` writes one from this page (fill in the user, keep the password in an environment variable), then run with `--config target.toml`; or log in yourself with `--agent interactive`, or drive a browser with `[agent] mode = \"command\"`"
+            ),
+        })
+    }
+
+    /// What the run learned before the checks, said once: how checks are scheduled, and an
+    /// ordinary authorization answered with an error page (which `authz.get-supported` grades).
+    pub fn run_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let p = &self.preflight;
+        if p.outcome == "page" {
+            let page = p.page.clone().unwrap_or_default();
+            let mut note = format!(
+                "the authorization server answered an ordinary authorization request with an error page (HTTP {} at {}: \"{}\")",
+                page.status,
+                page.url.split(['?', '#']).next().unwrap_or_default(),
+                page.excerpt
+            );
+            if let Some(secs) = p.since_registration_secs.filter(|_| p.client_registered) {
+                note.push_str(&format!(
+                    ", for a client it had registered {secs:.1} s earlier and confirmed with a client_id: it did not keep the client it registered (authz.get-supported grades this; the checks that need a code skip)"
+                ));
+            }
+            notes.push(note);
+        }
+        notes.extend(self.schedule.note.clone());
+        notes
     }
 }
 

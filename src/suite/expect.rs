@@ -148,7 +148,13 @@ pub fn evaluate(
         } else {
             format!("JSON {pointer}")
         };
-        ev.matcher(&label, v, m, error_code_level(pointer, level), json_note.as_deref())?;
+        ev.matcher(
+            &label,
+            v,
+            m,
+            error_code_level(pointer, level),
+            json_note.as_deref(),
+        )?;
     }
     if let Some(m) = &e.body {
         let v = seen.body.clone().map(Value::String);

@@ -80,6 +80,8 @@ pub enum ActionKind {
     Revoke,
     /// An introspection request (RFC 7662) for a token an earlier step obtained.
     Introspect,
+    /// No request: time passes (`seconds`, at most five minutes), for what only changes with it.
+    Wait,
 }
 
 impl ActionKind {
@@ -93,6 +95,7 @@ impl ActionKind {
             ActionKind::Register => "register",
             ActionKind::Revoke => "revoke",
             ActionKind::Introspect => "introspect",
+            ActionKind::Wait => "wait",
         }
     }
 }
@@ -207,6 +210,10 @@ pub struct StepDef {
     #[serde(default)]
     pub find_refused_tool: Option<bool>,
 
+    /// wait: how long, in seconds (a number, or a `${…}` variable holding one).
+    #[serde(default)]
+    pub seconds: Option<String>,
+
     // inspect
     #[serde(default)]
     pub value: Option<String>,
@@ -299,8 +306,7 @@ impl Expect {
         });
         let json_ok = self.json.iter().all(|(pointer, m)| match pointer.as_str() {
             "/outcome" => {
-                m.equals.as_ref().and_then(|v| v.as_str()) == Some("code")
-                    && m.one_of.is_none()
+                m.equals.as_ref().and_then(|v| v.as_str()) == Some("code") && m.one_of.is_none()
             }
             // That a token or a client id came back, no more.
             "/access_token" | "/client_id" => {

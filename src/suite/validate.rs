@@ -10,7 +10,7 @@ use super::{DISCOVERY_ROOTS, FLOW_ROOTS, SuiteError, parse_status_pattern, vars}
 /// Builds an error located at the first occurrence of a needle inside the current check.
 pub type At<'a> = dyn Fn(&str, String) -> SuiteError + 'a;
 
-use ActionKind::{Authorize, Http, Inspect, Introspect, Mcp, Register, Revoke, Token};
+use ActionKind::{Authorize, Http, Inspect, Introspect, Mcp, Register, Revoke, Token, Wait};
 
 /// Actions that send a request with parameters of their own choosing.
 const REQUESTS: &[ActionKind] = &[Http, Mcp, Token, Revoke, Introspect];
@@ -23,7 +23,7 @@ const ENDPOINTS: &[ActionKind] = &[Token, Revoke, Introspect];
 /// `when`, `save`, `note`, `level`, `precondition`, `given`, `graded_by` and `expect` belong to
 /// every action.
 fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
-    let fields: [(&'static str, bool, &'static [ActionKind]); 33] = [
+    let fields: [(&'static str, bool, &'static [ActionKind]); 34] = [
         ("shared", s.shared, &[Authorize, Token, Http]),
         ("method", s.method.is_some(), REQUESTS),
         ("url", s.url.is_some(), &[Http, Mcp]),
@@ -61,6 +61,7 @@ fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
         ("flip", !s.flip.is_empty(), &[Token]),
         ("token_type", s.token_type.is_some(), &[Revoke, Introspect]),
         ("control", s.control.is_some(), &[Authorize]),
+        ("seconds", s.seconds.is_some(), &[Wait]),
     ];
     fields
         .into_iter()
