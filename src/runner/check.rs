@@ -1,5 +1,22 @@
 //! Runs one check: applicability, needs, then its steps in order, each step's findings graded at
 //! its level. The worst finding is the verdict.
+//!
+//! The grading rules every check follows (the README's "How findings are graded" says the same
+//! to users):
+//!
+//! | situation | where | verdict |
+//! | --- | --- | --- |
+//! | a set-up step (an unaltered request that only has to succeed) fails | [`StepDef::is_setup`] | skip, with what went wrong |
+//! | the user agent stopped at a login or consent page | `stopped_at_login` | skip; one explanation for the run ([`NEEDS_LOGIN`]) |
+//! | an altered authorization request whose unaltered twin got no code | `positive_control` | skip |
+//! | a later step cannot run | `Graded::stop` | earlier findings still count |
+//! | `given` does not hold (a 500 where a challenge is inspected) | `given` / `graded_by` | not graded here; the message names the check that grades it |
+//! | a matcher or status with `graded_by` does not hold | `suite::expect` | a note naming that check |
+//! | the error code of a refusal differs | `suite::expect::error_code_level` | SHOULD (warn) |
+//! | a redirect to an unregistered URI | the `authorize` action | the step's `unregistered` level, MUST by default, even in set-up |
+//!
+//! Equivalent redirect URIs (RFC 3986 normalization) and silently used duplicates are graded
+//! SHOULD by the suites themselves (`level = "should"` on those steps, with the reading named).
 
 use std::time::Instant;
 
