@@ -233,3 +233,50 @@ fn the_interactive_agent_waits_for_the_browser_on_the_loopback_listener() {
         );
     });
 }
+
+/// An error page is the server's answer, not a login page the tool cannot pass: an AS that
+/// confirms a registration and then does not know the client is told apart, said once, and
+/// graded by the one check of the ordinary authorization.
+#[test]
+fn an_error_page_for_a_fresh_client_is_the_servers_finding() {
+    let options = Options {
+        flaws: [mcp_oauth_conform::reference::Flaw::RegisteredClientLost]
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    let profile = demo::profile().unwrap();
+    let settings = RunSettings {
+        agent: profile.agent,
+        ..Default::default()
+    };
+    let run = rt().block_on(async {
+        let reference = Reference::start(options).await.unwrap();
+        let target = Target {
+            rs_raw: reference.rs_url(),
+            rs: url::Url::parse(&reference.rs_url()).unwrap(),
+            as_raw: None,
+            spec: None,
+            other_resource: None,
+        };
+        let suite = Suite::builtin().unwrap();
+        let out = runner::run_target(&target, settings, &suite.checks, 8)
+            .await
+            .unwrap();
+        reference.shutdown().await;
+        out
+    });
+    assert!(run.agent_blocked.is_none());
+    let note = run.run_notes.join("\n");
+    assert!(
+        note.contains("error page") && note.contains("did not keep the client"),
+        "{note}"
+    );
+    let failed: Vec<&str> = run
+        .outcomes
+        .iter()
+        .filter(|o| o.verdict == Verdict::Fail)
+        .map(|o| o.id.as_str())
+        .collect();
+    assert_eq!(failed, ["authz.get-supported"]);
+}

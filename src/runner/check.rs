@@ -122,6 +122,9 @@ async fn grade(
             return (Verdict::Skip, m.to_string());
         }
     }
+    if let Some(why) = ordinary_flow_refused(ctx, check) {
+        return (Verdict::Skip, why);
+    }
     let actx = ActionCtx {
         http: &ctx.http,
         revision: ctx.revision,
@@ -316,6 +319,45 @@ impl Graded {
     }
 }
 
+/// One defect, one failure: when the run's ordinary authorization (made before any check) got
+/// no code because the server refused it (an error page or an error redirect), every check that
+/// needs a code would fail for that same reason. They skip; the check whose ordinary
+/// authorization is graded (`precondition = false`, `authz.get-supported`) reports it. When the
+/// user agent could not get past the login page, they all skip at once.
+fn ordinary_flow_refused(ctx: &RunCtx, check: &Check) -> Option<String> {
+    let p = &ctx.preflight;
+    let authorizes = |s: &StepDef| *s.action.get_ref() == ActionKind::Authorize;
+    let needs_code = check
+        .steps
+        .iter()
+        .any(|s| authorizes(s) && s.login != Some(false));
+    // The login page the run met first stops every authorization of this check too: no need to
+    // send them (real servers rate-limit authorization requests).
+    if needs_code && ctx.agent_blocked().is_some() {
+        return Some(login_skip(ctx, String::new()));
+    }
+    if !matches!(
+        p.outcome.as_str(),
+        "page" | "error" | "redirect" | "elsewhere"
+    ) {
+        return None;
+    }
+    let grades_it = check
+        .steps
+        .iter()
+        .any(|s| authorizes(s) && s.precondition == Some(false));
+    if !needs_code || grades_it {
+        return None;
+    }
+    let why = p
+        .why_no_token
+        .clone()
+        .unwrap_or_else(|| format!("it ended `{}`", p.outcome));
+    Some(format!(
+        "needs an authorization code, and the run's ordinary authorization request got none ({why}); authz.get-supported grades that"
+    ))
+}
+
 /// Why the user agent stopped instead of coming back, as the authorize action recorded it.
 fn agent_stop(seen: &crate::suite::expect::Observed) -> Option<String> {
     seen.json
@@ -335,7 +377,6 @@ async fn positive_control(
     scope: &Scope,
 ) -> Option<String> {
     let applies = *step.action.get_ref() == ActionKind::Authorize
-        && !step.shared
         && step.is_altered()
         && step.login != Some(false)
         && step.control != Some(false);

@@ -119,7 +119,7 @@ pub struct RunSettings {
     pub refresh_grace_secs: Option<u64>,
 }
 
-/// A grace window longer than any seen on real servers (Okta's default is 30 s).
+/// As long as the longest grace windows providers let their operators configure.
 pub const DEFAULT_REFRESH_GRACE_SECS: u64 = 60;
 
 #[derive(Debug, thiserror::Error)]
