@@ -91,6 +91,18 @@ pub fn evaluate(
         judge,
         findings: Vec::new(),
     };
+    // A status that must not be answered here is this check's own finding; a `graded_by` note
+    // on the same status would only repeat it.
+    let mut status_forbidden = false;
+    if let (Some(set), Some(s)) = (&e.status_not, seen.status) {
+        if status_in(s, set) {
+            status_forbidden = true;
+            ev.push(
+                level,
+                format!("status {s}, which must not be answered here"),
+            );
+        }
+    }
     // When the status is another check's to grade and is off, the error code of the body is not
     // a refusal's error code either: it is not graded here.
     let mut error_code_elsewhere = false;
@@ -106,20 +118,13 @@ pub fn evaluate(
                 text = format!("{text} ({why})");
             }
             match status.graded_by() {
+                Some(_) if status_forbidden => {}
                 Some(other) => {
                     error_code_elsewhere = true;
                     ev.push(Level::Info, format!("{text} ({other} grades that)"))
                 }
                 None => ev.push(status.level().unwrap_or(level), text),
             }
-        }
-    }
-    if let (Some(set), Some(s)) = (&e.status_not, seen.status) {
-        if status_in(s, set) {
-            ev.push(
-                level,
-                format!("status {s}, which must not be answered here"),
-            );
         }
     }
     for (name, m) in &e.header {
