@@ -91,6 +91,10 @@ struct Page {
     spec: String,
     spec_reason: String,
     negotiation: Option<super::Negotiation>,
+    agent_blocked: Option<super::AgentBlocked>,
+    /// How many checks skipped for want of an authorization code the user agent could get.
+    needs_login: usize,
+    run_notes: Vec<String>,
     duration_ms: u64,
     requests: u64,
     total: usize,
@@ -225,6 +229,13 @@ fn view(r: &RunReport) -> Page {
         spec: r.spec.clone(),
         spec_reason: r.spec_reason.clone(),
         negotiation: r.negotiation.clone(),
+        agent_blocked: r.agent_blocked.clone(),
+        needs_login: r
+            .outcomes
+            .iter()
+            .filter(|o| o.message.starts_with(crate::runner::check::NEEDS_LOGIN))
+            .count(),
+        run_notes: r.run_notes.clone(),
         duration_ms: r.duration_ms,
         requests: r.requests,
         total: r.outcomes.len(),

@@ -235,24 +235,21 @@ async fn grade(
         let stop_note = agent_stop(&seen)
             .filter(|_| !evaluated.is_empty())
             .map(|why| format!("user agent: {why}"));
-        let step_findings: Vec<Finding> = action_findings
-            .into_iter()
-            .chain(evaluated)
-            .map(|mut f| {
-                f.text = labelled(&f.text);
-                f
-            })
-            .collect();
-        // A set-up step that did not work says nothing about the requirement under test; but a
-        // redirect to an unregistered URI is graded wherever it happens.
+        let label_all = |fs: Vec<Finding>| -> Vec<Finding> {
+            fs.into_iter()
+                .map(|mut f| {
+                    f.text = labelled(&f.text);
+                    f
+                })
+                .collect()
+        };
+        // What the action itself found (a redirect to an unregistered URI) is graded wherever
+        // it happens, set-up or not.
+        graded.findings.extend(label_all(action_findings));
+        let step_findings = label_all(evaluated);
+        // A set-up step that did not work says nothing about the requirement under test.
         if step.is_setup() && step_findings.iter().any(|f| f.level >= Level::Should) {
-            let (kept, setup): (Vec<Finding>, Vec<Finding>) =
-                step_findings.into_iter().partition(|f| {
-                    f.text
-                        .contains("a redirect URI this client never registered")
-                });
-            graded.findings.extend(kept);
-            let what: Vec<&str> = setup.iter().map(|f| f.text.as_str()).collect();
+            let what: Vec<&str> = step_findings.iter().map(|f| f.text.as_str()).collect();
             let mut why = format!("could not set the check up: {}", what.join("; "));
             if let Some(n) = stop_note {
                 why.push_str(&format!("; {n}"));
