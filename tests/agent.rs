@@ -47,6 +47,24 @@ async fn run(
         .collect()
 }
 
+/// Every check against a reference server, as a user with only `--rs` would run it.
+async fn whole_suite(options: Options, settings: RunSettings) -> runner::InProcessRun {
+    let reference = Reference::start(options).await.unwrap();
+    let target = Target {
+        rs_raw: reference.rs_url(),
+        rs: url::Url::parse(&reference.rs_url()).unwrap(),
+        as_raw: None,
+        spec: None,
+        other_resource: None,
+    };
+    let suite = Suite::builtin().unwrap();
+    let out = runner::run_target(&target, settings, &suite.checks, 8)
+        .await
+        .unwrap();
+    reference.shutdown().await;
+    out
+}
+
 fn assert_all_pass(results: &[(String, Verdict, String)]) {
     assert!(!results.is_empty());
     for (id, v, m) in results {
@@ -76,22 +94,7 @@ fn the_form_agent_gets_past_login_and_consent() {
 /// need a code skip pointing at the one explanation, and the run names the page and the fix.
 #[test]
 fn without_a_login_script_nothing_fails_and_the_run_says_what_it_needs() {
-    let run = rt().block_on(async {
-        let reference = Reference::start(Options::default()).await.unwrap();
-        let target = Target {
-            rs_raw: reference.rs_url(),
-            rs: url::Url::parse(&reference.rs_url()).unwrap(),
-            as_raw: None,
-            spec: None,
-            other_resource: None,
-        };
-        let suite = Suite::builtin().unwrap();
-        let out = runner::run_target(&target, RunSettings::default(), &suite.checks, 8)
-            .await
-            .unwrap();
-        reference.shutdown().await;
-        out
-    });
+    let run = rt().block_on(whole_suite(Options::default(), RunSettings::default()));
     let bad: Vec<String> = run
         .outcomes
         .iter()
@@ -250,22 +253,7 @@ fn an_error_page_for_a_fresh_client_is_the_servers_finding() {
         agent: profile.agent,
         ..Default::default()
     };
-    let run = rt().block_on(async {
-        let reference = Reference::start(options).await.unwrap();
-        let target = Target {
-            rs_raw: reference.rs_url(),
-            rs: url::Url::parse(&reference.rs_url()).unwrap(),
-            as_raw: None,
-            spec: None,
-            other_resource: None,
-        };
-        let suite = Suite::builtin().unwrap();
-        let out = runner::run_target(&target, settings, &suite.checks, 8)
-            .await
-            .unwrap();
-        reference.shutdown().await;
-        out
-    });
+    let run = rt().block_on(whole_suite(options, settings));
     assert!(run.agent_blocked.is_none());
     let note = run.run_notes.join("\n");
     assert!(
