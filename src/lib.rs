@@ -13,6 +13,7 @@ pub mod demo;
 pub mod discovery;
 pub mod exit;
 pub mod expectations;
+pub mod footprint;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

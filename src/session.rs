@@ -132,6 +132,8 @@ pub struct ClientConfig {
 
 pub struct Session {
     pub agent: Agent,
+    /// What the run created and sent, for the report and the clean-up (every action records here).
+    pub footprint: crate::footprint::Footprint,
     pub callback: Arc<CallbackListener>,
     registration_endpoint: Option<String>,
     why_no_registration: String,
@@ -215,6 +217,7 @@ impl Session {
         .collect();
         Ok(Session {
             agent,
+            footprint: crate::footprint::Footprint::default(),
             callback,
             registration_endpoint,
             why_no_registration,
