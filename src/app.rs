@@ -253,6 +253,10 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
     let http = HttpClient::new(cfg.settings.http.clone(), redactor.clone())?;
     let mut found = rt.block_on(discovery::discover(&http, &cfg.target));
     print_discovery(&cfg, &found);
+    if cfg.dry_run {
+        print!("{}", crate::dry_run::render(&cfg, &found));
+        return Ok((exit::OK, build_report(&cfg.target, &found, None, Vec::new(), started, http.requests_sent())));
+    }
     // The preflight and the revision negotiation happen here; `found` then holds the revision.
     let ctx = Arc::new(rt.block_on(RunCtx::new(http, &mut found, &cfg.settings))?);
     print_grading(&found, &ctx);
@@ -347,6 +351,7 @@ fn init_profile(args: InitProfileArgs) -> anyhow::Result<u8> {
         deadline: None,
         suite_dir: None,
         expect: None,
+        dry_run: false,
         harness: libtest_mimic::Arguments::default(),
     };
     let cfg = config::build(
@@ -480,22 +485,13 @@ fn print_grading(found: &Discovery, ctx: &RunCtx) {
 fn list(cfg: &RunConfig) {
     let mut out = std::io::stdout().lock();
     let rev = cfg.target.spec;
-    for c in &cfg.suite.checks {
-        let name_matches = match &cfg.harness.filter {
-            Some(f) if cfg.harness.exact => &c.id == f,
-            Some(f) => c.id.contains(f.as_str()),
-            None => true,
-        };
-        let skipped = cfg.harness.skip.iter().any(|s| {
-            if cfg.harness.exact {
-                &c.id == s
-            } else {
-                c.id.contains(s.as_str())
-            }
-        });
-        if name_matches && !skipped {
-            let level = rev.map_or(c.level, |r| c.level_for(r));
-            let _ = writeln!(out, "{:40} {:6} {}", c.id, level.as_str(), c.title);
-        }
+    for c in cfg
+        .suite
+        .checks
+        .iter()
+        .filter(|c| crate::dry_run::selected(cfg, c))
+    {
+        let level = rev.map_or(c.level, |r| c.level_for(r));
+        let _ = writeln!(out, "{:40} {:6} {}", c.id, level.as_str(), c.title);
     }
 }

@@ -82,6 +82,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub expect: Option<PathBuf>,
 
+    /// Discover the deployment, print the checks that would run and the clients they would
+    /// register, and send nothing else.
+    #[arg(long)]
+    pub dry_run: bool,
+
     #[command(flatten, next_help_heading = "Check selection (as in cargo test)")]
     pub harness: libtest_mimic::Arguments,
 }

@@ -44,6 +44,8 @@ pub struct RunConfig {
     pub harness: libtest_mimic::Arguments,
     /// `--expect`: when given, it decides the exit code.
     pub expect: Option<crate::expectations::Expectations>,
+    /// `--dry-run`: discovery only, then what the run would do.
+    pub dry_run: bool,
 }
 
 /// The target profile file.
@@ -188,6 +190,7 @@ pub fn build(
         suite,
         harness,
         expect,
+        dry_run: run.dry_run,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod compare;
 pub mod config;
 pub mod demo;
 pub mod discovery;
+pub mod dry_run;
 pub mod exit;
 pub mod expectations;
 pub mod footprint;

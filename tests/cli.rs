@@ -231,3 +231,28 @@ fn the_readme_profile_example_is_a_valid_profile() {
     assert_eq!(profile.agent.steps.len(), 2);
     assert_eq!(profile.client.id.as_deref(), Some("my-test-client"));
 }
+
+/// `--dry-run` discovers and says what a run would do, and hands out nothing: the reference
+/// server has issued no code, token or client secret afterwards.
+#[test]
+fn a_dry_run_sends_nothing_after_discovery() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reference = rt
+        .block_on(mcp_oauth_conform::reference::Reference::start(
+            Default::default(),
+        ))
+        .unwrap();
+    let out = tool(&["--rs", &reference.rs_url(), "--dry-run", "rs."]);
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("dry run: discovery only"), "{stdout}");
+    assert!(stdout.contains("rs.401-no-token"), "{stdout}");
+    assert!(!stdout.contains("token.code-single-use"), "the filter applies: {stdout}");
+    assert!(stdout.contains("/register"), "{stdout}");
+    // Only the users' passwords: nothing was registered, authorized or issued.
+    assert_eq!(reference.secrets().len(), reference.users().len());
+    rt.block_on(reference.shutdown());
+}
