@@ -241,6 +241,7 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
             run_notes: Vec::new(),
             duration_ms: 0,
             requests: 0,
+            footprint: Default::default(),
             discovery_notes: Vec::new(),
             discovery_exchanges: Vec::new(),
             outcomes: Vec::new(),
@@ -255,7 +256,17 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
     print_discovery(&cfg, &found);
     if cfg.dry_run {
         print!("{}", crate::dry_run::render(&cfg, &found));
-        return Ok((exit::OK, build_report(&cfg.target, &found, None, Vec::new(), started, http.requests_sent())));
+        return Ok((
+            exit::OK,
+            build_report(
+                &cfg.target,
+                &found,
+                None,
+                Vec::new(),
+                started,
+                http.requests_sent(),
+            ),
+        ));
     }
     // The preflight and the revision negotiation happen here; `found` then holds the revision.
     let ctx = Arc::new(rt.block_on(RunCtx::new(http, &mut found, &cfg.settings))?);
@@ -268,6 +279,12 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
         sink.clone(),
     );
     let _ = libtest_mimic::run(&cfg.harness, trials);
+    // Whatever the checks did (errors, the deadline), what the run created is taken away.
+    let cleanup = rt.block_on(crate::cleanup::run(
+        &ctx,
+        &cfg.settings.http,
+        cfg.settings.keep,
+    ));
     let mut outcomes = std::mem::take(
         &mut *sink
             .lock()
@@ -280,8 +297,9 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
         Some(&ctx.grading),
         outcomes,
         started,
-        ctx.http.requests_sent(),
+        ctx.http.requests_sent() + cleanup.requests,
     );
+    report.footprint = ctx.session.footprint.report();
     report.agent_blocked = ctx.agent_blocked();
     report.run_notes = ctx.run_notes();
     // Client registrations happen on first use, outside any one check's record; the preflight
@@ -296,6 +314,7 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
     report
         .discovery_exchanges
         .extend(ctx.schedule.exchanges.iter().cloned());
+    report.discovery_exchanges.extend(cleanup.exchanges);
     let report = report.redacted(&redactor);
     let paths = write_reports(&cfg.report_dir, &report)?;
     print!(
@@ -352,6 +371,8 @@ fn init_profile(args: InitProfileArgs) -> anyhow::Result<u8> {
         suite_dir: None,
         expect: None,
         dry_run: false,
+        call_tools: None,
+        keep: false,
         harness: libtest_mimic::Arguments::default(),
     };
     let cfg = config::build(
@@ -407,6 +428,7 @@ pub fn build_report(
         run_notes: Vec::new(),
         duration_ms: started.elapsed().as_millis() as u64,
         requests,
+        footprint: Default::default(),
         discovery_notes: found.notes.clone(),
         discovery_exchanges: found.exchanges.clone(),
         outcomes,

@@ -87,6 +87,17 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Which of the server's tools the run may call (tools/call runs the tool, which may change
+    /// data): none, read-only (default: the tools the server marks readOnlyHint, and those the
+    /// profile names under [[target.tool]]), all
+    #[arg(long, value_name = "POLICY", value_parser = ["none", "read-only", "all"])]
+    pub call_tools: Option<String>,
+
+    /// Leave the clients and tokens the run created on the server (default: at the end, revoke
+    /// every token it was issued and delete every client it registered, where the server allows)
+    #[arg(long)]
+    pub keep: bool,
+
     #[command(flatten, next_help_heading = "Check selection (as in cargo test)")]
     pub harness: libtest_mimic::Arguments,
 }
@@ -114,6 +125,26 @@ pub struct ClientArgs {
     /// How to get past login and consent: follow, form (login script in --config), command, interactive
     #[arg(long, value_name = "MODE", value_parser = parse_mode)]
     pub agent: Option<crate::agent::Mode>,
+
+    #[command(flatten, next_help_heading = "Politeness and reach")]
+    pub http: HttpArgs,
+}
+
+/// How hard, and where, the tool may knock: rate limit, waiting out 429s, the hosts it may reach.
+#[derive(Debug, Default, Args)]
+pub struct HttpArgs {
+    /// At most N requests per second across all checks (e.g. 2, or 0.5)
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+
+    /// On a 429 whose Retry-After is at most SECS, wait it out once and send the request again
+    #[arg(long, value_name = "SECS")]
+    pub wait_retry_after: Option<u64>,
+
+    /// Let requests reach HOST although it is (or resolves to) a loopback, private, link-local or
+    /// other special-use address your own URLs do not use (repeatable)
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
 }
 
 fn parse_mode(s: &str) -> Result<crate::agent::Mode, String> {

@@ -75,6 +75,11 @@ pub struct ProfileTarget {
     /// How long a rotated-out refresh token may keep working (the server's grace window); the
     /// refresh checks wait this long, plus a margin, before they replay it again. Default 60.
     pub refresh_grace_secs: Option<u64>,
+    /// Which of the server's tools the run may call: `none`, `read-only` (default), `all`.
+    pub call_tools: Option<crate::session::CallTools>,
+    /// `[[target.tool]]`: tools safe to call, with their arguments (called under `read-only`).
+    #[serde(default, rename = "tool")]
+    pub tools: Vec<crate::session::NamedTool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +87,13 @@ pub struct ProfileTarget {
 pub struct ProfileHttp {
     pub timeout_secs: Option<u64>,
     pub max_body_bytes: Option<usize>,
+    /// `--max-rps`: requests per second across the run.
+    pub max_rps: Option<f64>,
+    /// `--wait-retry-after`: the longest `Retry-After` of a 429 that is waited out (once).
+    pub wait_retry_after_secs: Option<u64>,
+    /// `--allow-host`: special-use hosts the tool may reach besides the target's own.
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
 }
 
 pub fn load_profile(path: &Path) -> Result<Profile, ConfigError> {
@@ -151,6 +163,18 @@ pub fn build(
     if let Some(m) = profile.http.max_body_bytes {
         http.max_body = m;
     }
+    http_reach(&mut http, &client.http, &profile.http)?;
+    http.egress.trust(
+        [
+            Some(&rs_raw),
+            as_raw.as_ref(),
+            profile.target.other_resource.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|u| !u.contains("${"))
+        .chain(&profile.agent.origins),
+    );
     if let Some(d) = run.deadline {
         if d == 0 {
             return Err(ConfigError::Usage(
@@ -168,6 +192,16 @@ pub fn build(
         .as_deref()
         .map(crate::expectations::load)
         .transpose()?;
+    let call_tools = match &run.call_tools {
+        Some(p) => p.parse().map_err(ConfigError::Usage)?,
+        None => profile.target.call_tools.unwrap_or_default(),
+    };
+    if let Some(t) = profile.target.tools.iter().find(|t| t.name.is_empty()) {
+        return Err(ConfigError::Usage(format!(
+            "[[target.tool]] needs a name (arguments {})",
+            serde_json::Value::Object(t.arguments.clone())
+        )));
+    }
     let mut harness = run.harness;
     harness.test_threads.get_or_insert(DEFAULT_THREADS);
     let mode = client.agent;
@@ -186,12 +220,43 @@ pub fn build(
             client: client_config(client, profile.client)?,
             agent: agent_config(mode, profile.agent)?,
             refresh_grace_secs: profile.target.refresh_grace_secs,
+            call_tools,
+            tools: profile.target.tools,
+            keep: run.keep,
         },
         suite,
         harness,
         expect,
         dry_run: run.dry_run,
     })
+}
+
+/// Rate limit, 429 waits and the hosts the guard lets through: flags over `[http]`.
+fn http_reach(
+    http: &mut HttpSettings,
+    args: &crate::cli::HttpArgs,
+    profile: &ProfileHttp,
+) -> Result<(), ConfigError> {
+    if let Some(r) = args.max_rps.or(profile.max_rps) {
+        if !(r.is_finite() && r > 0.0) {
+            return Err(ConfigError::Usage(format!(
+                "--max-rps must be a number above 0 (got {r})"
+            )));
+        }
+        http.max_rps = Some(r);
+    }
+    http.wait_retry_after = args
+        .wait_retry_after
+        .or(profile.wait_retry_after_secs)
+        .map(Duration::from_secs);
+    for h in args.allow_hosts.iter().chain(&profile.allow_hosts) {
+        let host = crate::http::guard::normalize_host(h)
+            .map_err(|e| ConfigError::Usage(format!("--allow-host: {e}")))?;
+        if !http.egress.allow_hosts.contains(&host) {
+            http.egress.allow_hosts.push(host);
+        }
+    }
+    Ok(())
 }
 
 /// Command-line client options override the profile's `[client]`.

@@ -22,7 +22,8 @@ pub fn selected(cfg: &RunConfig, check: &Check) -> bool {
             check.id.contains(pattern)
         }
     };
-    cfg.harness.filter.as_deref().is_none_or(matches) && !cfg.harness.skip.iter().any(|s| matches(s))
+    cfg.harness.filter.as_deref().is_none_or(matches)
+        && !cfg.harness.skip.iter().any(|s| matches(s))
 }
 
 /// The clients a check would ask the session for.
@@ -44,8 +45,7 @@ pub fn render(cfg: &RunConfig, found: &Discovery) -> String {
     let mut runnable = Vec::new();
     let mut skipped = 0usize;
     for c in cfg.suite.checks.iter().filter(|c| selected(cfg, c)) {
-        let applies =
-            c.revisions.contains(rev) && c.needs.iter().all(|n| scope.require(n).is_ok());
+        let applies = c.revisions.contains(rev) && c.needs.iter().all(|n| scope.require(n).is_ok());
         if applies {
             runnable.push(c);
         } else {
@@ -97,10 +97,23 @@ pub fn render(cfg: &RunConfig, found: &Discovery) -> String {
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "  - call no tool except the ones its tool-call policy allows (the scope checks list the server's tools with a token first)"
-    );
+    let named: Vec<&str> = cfg.settings.tools.iter().map(|t| t.name.as_str()).collect();
+    let tools = match cfg.settings.call_tools {
+        crate::session::CallTools::None => "call no tool (`--call-tools none`)".to_string(),
+        crate::session::CallTools::ReadOnly => format!(
+            "call only tools the server marks readOnlyHint (and not destructiveHint){}, to find one that needs more scope (`--call-tools read-only`)",
+            if named.is_empty() {
+                String::new()
+            } else {
+                format!(", and {}", named.join(", "))
+            }
+        ),
+        crate::session::CallTools::All => {
+            "call any tool the server lists, with the fewest arguments its schema accepts (`--call-tools all`)"
+                .to_string()
+        }
+    };
+    let _ = writeln!(out, "  - {tools}");
     let _ = writeln!(
         out,
         "  - run {} checks ({} more selected do not apply to {rev} or lack what they need):",

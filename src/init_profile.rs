@@ -69,7 +69,7 @@ pub async fn generate(
     date: &str,
 ) -> Result<Generated, SetupError> {
     let redactor = Arc::new(Redactor::new());
-    let http = HttpClient::new(settings.http.clone(), redactor.clone())?;
+    let http = HttpClient::new(settings.http_for(target), redactor.clone())?;
     let mut found = discovery::discover(&http, target).await;
     if let Some(u) = &found.unreachable {
         let why = format!("the MCP endpoint is unreachable: {u}");

@@ -72,13 +72,19 @@ pub fn notification(rev: Revision, method: &str) -> (Vec<(String, String)>, Vec<
     (post_headers(rev, method), body.to_string().into_bytes())
 }
 
+/// The tool a `tools/call` names when a step names none: no server has it. Such a call (e.g.
+/// rs.no-data-before-auth's, sent without a token) is refused by authentication on a conforming
+/// server before any tool is looked up, and on a broken, open server it still runs nothing: it
+/// can never change a server's data, whatever the tool-call policy.
+pub const NO_SUCH_TOOL: &str = "mcp-oauth-conform-no-such-tool";
+
 pub fn default_params(rev: Revision, method: &str) -> Value {
     let client_info = json!({"name": "mcp-oauth-conform", "version": env!("CARGO_PKG_VERSION")});
     match method {
         "initialize" => {
             json!({"protocolVersion": rev.as_str(), "capabilities": {}, "clientInfo": client_info})
         }
-        "tools/call" => json!({"name": "whoami", "arguments": {}}),
+        "tools/call" => json!({"name": NO_SUCH_TOOL, "arguments": {}}),
         _ => json!({}),
     }
 }

@@ -3,7 +3,7 @@
 //! rate-limit registration, so each kind of client is registered at most once per run, and only
 //! when a check asks for it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 
 use crate::agent::{Agent, CallbackListener};
 use crate::http::{Exchange, HttpClient, Request, Response};
+use crate::suite::model::ClientAuth;
 
 /// The clients a check can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
@@ -110,6 +111,60 @@ impl Client {
     pub fn to_value(&self) -> Value {
         json!({"client_id": self.client_id, "auth_method": self.auth_method, "redirect_uri": self.redirect_uri(), "redirect_uris": self.redirect_uris, "kind": self.kind.as_str()})
     }
+
+    /// Client authentication of a request to the token, revocation or introspection endpoint
+    /// (RFC 6749 §2.3): into the headers, the form parameters or the query, as `auth` says
+    /// (`Registered`: as the client registered).
+    pub fn authenticate(
+        &self,
+        auth: ClientAuth,
+        headers: &mut Vec<(String, String)>,
+        params: &mut Vec<(String, String)>,
+        query: &mut Vec<(String, String)>,
+    ) {
+        let secret = self.client_secret.clone().unwrap_or_default();
+        let auth = match auth {
+            ClientAuth::Registered => match self.auth_method.as_str() {
+                "client_secret_basic" => ClientAuth::Basic,
+                "client_secret_post" => ClientAuth::Post,
+                _ => ClientAuth::None,
+            },
+            other => other,
+        };
+        let id = self.client_id.clone();
+        match auth {
+            ClientAuth::Anonymous => {}
+            ClientAuth::None | ClientAuth::Registered => params.push(("client_id".into(), id)),
+            ClientAuth::Basic => headers.push(("Authorization".into(), basic(&id, &secret))),
+            ClientAuth::BasicBogus => headers.push((
+                "Authorization".into(),
+                basic(&id, "mcp-oauth-conform-wrong-secret"),
+            )),
+            ClientAuth::Post => {
+                params.push(("client_id".into(), id));
+                params.push(("client_secret".into(), secret));
+            }
+            ClientAuth::Both => {
+                headers.push(("Authorization".into(), basic(&id, &secret)));
+                params.push(("client_id".into(), id));
+                params.push(("client_secret".into(), secret));
+            }
+            ClientAuth::Query => {
+                query.push(("client_id".into(), id));
+                query.push(("client_secret".into(), secret));
+            }
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` Basic credentials (RFC 6749 §2.3.1).
+fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
 }
 
 /// `[client]` of a target profile, or `--client-id` and friends.
@@ -130,8 +185,90 @@ pub struct ClientConfig {
     pub scope: Option<String>,
 }
 
+/// `--call-tools` (`[target] call_tools`): which of the server's tools a run may call. A tool
+/// call runs the tool: on a real server it may change data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallTools {
+    /// No `tools/call` at all.
+    None,
+    /// Tools the server marks `readOnlyHint: true` (and not `destructiveHint: true`), and the
+    /// tools the profile names.
+    #[default]
+    ReadOnly,
+    /// Every tool (arguments from its input schema, or the profile's).
+    All,
+}
+
+impl CallTools {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallTools::None => "none",
+            CallTools::ReadOnly => "read-only",
+            CallTools::All => "all",
+        }
+    }
+}
+
+impl std::str::FromStr for CallTools {
+    type Err = String;
+    fn from_str(s: &str) -> Result<CallTools, String> {
+        match s {
+            "none" => Ok(CallTools::None),
+            "read-only" => Ok(CallTools::ReadOnly),
+            "all" => Ok(CallTools::All),
+            other => Err(format!(
+                "unknown tool-call policy `{other}` (none, read-only, all)"
+            )),
+        }
+    }
+}
+
+/// `[[target.tool]]`: a tool the user says is safe to call, with the arguments to call it with.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamedTool {
+    pub name: String,
+    #[serde(default)]
+    pub arguments: serde_json::Map<String, Value>,
+}
+
+/// The run's tool-call policy, and the tools its scope probe chose to call (a later step of the
+/// same check may call such a tool again, with a wider token).
+#[derive(Debug, Default)]
+pub struct ToolPolicy {
+    pub call: CallTools,
+    pub named: Vec<NamedTool>,
+    cleared: Mutex<BTreeSet<String>>,
+}
+
+impl ToolPolicy {
+    pub fn new(call: CallTools, named: Vec<NamedTool>) -> ToolPolicy {
+        ToolPolicy {
+            call,
+            named,
+            cleared: Mutex::new(BTreeSet::new()),
+        }
+    }
+    /// The profile's entry for a tool.
+    pub fn named(&self, name: &str) -> Option<&NamedTool> {
+        self.named.iter().find(|t| t.name == name)
+    }
+    /// The probe chose to call this tool under the policy.
+    pub fn clear(&self, name: &str) {
+        if let Ok(mut c) = self.cleared.lock() {
+            c.insert(name.to_string());
+        }
+    }
+    pub fn is_cleared(&self, name: &str) -> bool {
+        self.cleared.lock().is_ok_and(|c| c.contains(name))
+    }
+}
+
 pub struct Session {
     pub agent: Agent,
+    /// Which tools the run may call (`--call-tools`, `[[target.tool]]`); set by `RunCtx::new`.
+    pub tools: ToolPolicy,
     /// What the run created and sent, for the report and the clean-up (every action records here).
     pub footprint: crate::footprint::Footprint,
     pub callback: Arc<CallbackListener>,
@@ -217,6 +354,7 @@ impl Session {
         .collect();
         Ok(Session {
             agent,
+            tools: ToolPolicy::default(),
             footprint: crate::footprint::Footprint::default(),
             callback,
             registration_endpoint,
@@ -336,12 +474,14 @@ impl Session {
             ],
             body: Some(body.to_string().into_bytes()),
         };
+        self.footprint.registration();
         let (ex, result) = http.send(&req).await;
         if let Ok(mut e) = self.exchanges.lock() {
             e.push(ex.clone());
         }
         let resp = result.map_err(|e| format!("registering a {name} client failed: {e}"))?;
         let doc: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        self.footprint.registered(resp.status, &doc);
         let client_id = doc
             .get("client_id")
             .and_then(Value::as_str)

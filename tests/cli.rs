@@ -250,7 +250,10 @@ fn a_dry_run_sends_nothing_after_discovery() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("dry run: discovery only"), "{stdout}");
     assert!(stdout.contains("rs.401-no-token"), "{stdout}");
-    assert!(!stdout.contains("token.code-single-use"), "the filter applies: {stdout}");
+    assert!(
+        !stdout.contains("token.code-single-use"),
+        "the filter applies: {stdout}"
+    );
     assert!(stdout.contains("/register"), "{stdout}");
     // Only the users' passwords: nothing was registered, authorized or issued.
     assert_eq!(reference.secrets().len(), reference.users().len());

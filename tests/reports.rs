@@ -335,6 +335,7 @@ fn junit_with_every_verdict_and_hostile_text_reads_back_in_junitparser() {
         run_notes: Vec::new(),
         duration_ms: 9000,
         requests: 1,
+        footprint: Default::default(),
         discovery_notes: vec![],
         discovery_exchanges: vec![],
         outcomes: vec![

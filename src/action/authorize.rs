@@ -127,11 +127,30 @@ async fn attempt(
             state: sent_state.as_deref(),
         })
         .await;
+    let footprint = &ctx.session.footprint;
     let landing = match landing {
         Ok(l) => l,
-        Err(crate::agent::AgentError::Http(e)) => return Err(StepError::Http(e)),
-        Err(e) => return Err(StepError::Precondition(e.to_string())),
+        Err(e) => {
+            // The request went out (or a person's or program's browser was given it).
+            footprint.authorizations(1);
+            return Err(match e {
+                crate::agent::AgentError::Http(e) => StepError::Http(e),
+                e => StepError::Precondition(e.to_string()),
+            });
+        }
     };
+    // The request itself (a person's or a program's browser sent it when the tool's did not),
+    // and any return to the endpoint on the way; a login when the browser submitted forms (a
+    // sign-in, a consent: one login however many pages it took).
+    let at_endpoint = landing
+        .exchanges
+        .iter()
+        .filter(|x| crate::footprint::is_endpoint(&x.request.url, Some(&endpoint)))
+        .count() as u64;
+    footprint.authorizations(at_endpoint.max(1));
+    if form_submissions(&landing.exchanges) > 0 {
+        footprint.logins(1);
+    }
     exchanges.extend(landing.exchanges.iter().cloned());
 
     // Where the response should go: the redirect URI the request named, else the registered one.
@@ -141,6 +160,13 @@ async fn attempt(
     let outcome = match &landing.landed {
         Some(landed) => {
             let (params, counts, fragment) = response_params(landed);
+            // Tokens in the authorization response (an implicit grant the server should not
+            // offer) were issued to the run all the same.
+            ctx.session.footprint.token_response(
+                200,
+                &Value::Object(fragment.clone()),
+                Some(&client),
+            );
             out.insert("landed".into(), json!(landed));
             out.insert("param_counts".into(), Value::Object(counts));
             out.insert("fragment_params".into(), Value::Object(fragment));
@@ -202,6 +228,20 @@ async fn attempt(
         meta: json!({"client_kind": kind}),
     };
     Ok((seen, last.map(|r| r.url), findings))
+}
+
+/// Forms the browser submitted in one authorization: it submits one after every page (an
+/// answer other than a redirect) that it does not stop at, so every request that follows a page
+/// is a submission.
+fn form_submissions(exchanges: &[crate::http::Exchange]) -> u64 {
+    exchanges
+        .windows(2)
+        .filter(|w| {
+            w[0].response
+                .as_ref()
+                .is_some_and(|r| !(300..400).contains(&r.status))
+        })
+        .count() as u64
 }
 
 /// The response parameters of a redirect back: first values, how often each name appeared, and

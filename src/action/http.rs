@@ -19,6 +19,15 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
         .http
         .send_following(&req, step.follow.unwrap_or(0))
         .await;
+    // A check's own registrations and authorization and token requests count too, and what
+    // they created is the run's to clean up.
+    let endpoint = |name: &str| scope.get(&format!("as.{name}")).map(super::text);
+    let endpoints = crate::footprint::Endpoints {
+        registration: endpoint("registration_endpoint"),
+        authorization: endpoint("authorization_endpoint"),
+        token: endpoint("token_endpoint"),
+    };
+    ctx.session.footprint.exchanges(&exchanges, &endpoints);
     let outcome = match result {
         Err(e) => Err(StepError::Http(e)),
         Ok(resp) => observe_with_json(step, resp),

@@ -10,19 +10,16 @@
 //! `set`, `omit` and `add` change the parameters, `flip` alters one, `method` switches to GET
 //! (everything in the query).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
 use super::authorize::edit_params;
 use super::{ActionCtx, StepError, StepResult, observe_with_json, text};
 use crate::http::Request;
-use crate::session::ClientKind;
+use crate::session::{Client, ClientKind};
 use crate::suite::default_from;
 use crate::suite::model::{ActionKind, ClientAuth, StepDef};
 use crate::suite::vars::Scope;
 
 pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
-    let (req, kind) = match build(ctx, step, scope).await {
+    let (req, kind, client) = match build(ctx, step, scope).await {
         Ok(r) => r,
         Err(e) => {
             return StepResult {
@@ -31,28 +28,32 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
             };
         }
     };
+    let grant = *step.action.get_ref() == ActionKind::Token;
+    if grant {
+        ctx.session.footprint.token_request();
+    }
     let (ex, result) = ctx.http.send(&req).await;
     let outcome = match result {
         Err(e) => Err(StepError::Http(e)),
-        Ok(resp) => observe_with_json(step, resp).map(|(mut seen, url, findings)| {
-            // Later steps (a refresh, a revocation) act as the same client.
-            seen.meta = serde_json::json!({"client_kind": kind});
-            (seen, url, findings)
-        }),
+        Ok(resp) => {
+            if grant {
+                // Tokens issued are the run's to revoke at the end, as the client that got them.
+                let doc = serde_json::from_slice(&resp.body).unwrap_or_default();
+                ctx.session
+                    .footprint
+                    .token_response(resp.status, &doc, Some(&client));
+            }
+            observe_with_json(step, resp).map(|(mut seen, url, findings)| {
+                // Later steps (a refresh, a revocation) act as the same client.
+                seen.meta = serde_json::json!({"client_kind": kind});
+                (seen, url, findings)
+            })
+        }
     };
     StepResult {
         exchanges: vec![ex],
         outcome,
     }
-}
-
-/// `application/x-www-form-urlencoded` Basic credentials (RFC 6749 §2.3.1).
-fn basic(id: &str, secret: &str) -> String {
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    format!(
-        "Basic {}",
-        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
-    )
 }
 
 /// The last character changed: the value keeps its shape and length.
@@ -68,7 +69,7 @@ async fn build(
     ctx: &ActionCtx<'_>,
     step: &StepDef,
     scope: &Scope,
-) -> Result<(Request, ClientKind), StepError> {
+) -> Result<(Request, ClientKind, std::sync::Arc<Client>), StepError> {
     let action = *step.action.get_ref();
     let endpoint_var = match action {
         ActionKind::Revoke => "as.revocation_endpoint",
@@ -136,41 +137,12 @@ async fn build(
     }
     let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
     let mut query: Vec<(String, String)> = Vec::new();
-    let secret = client.client_secret.clone().unwrap_or_default();
-    let auth = match step.auth.unwrap_or(ClientAuth::Registered) {
-        ClientAuth::Registered => match client.auth_method.as_str() {
-            "client_secret_basic" => ClientAuth::Basic,
-            "client_secret_post" => ClientAuth::Post,
-            _ => ClientAuth::None,
-        },
-        other => other,
-    };
-    match auth {
-        ClientAuth::Anonymous => {}
-        ClientAuth::None | ClientAuth::Registered => {
-            params.push(("client_id".into(), client.client_id.clone()))
-        }
-        ClientAuth::Basic => {
-            headers.push(("Authorization".into(), basic(&client.client_id, &secret)))
-        }
-        ClientAuth::BasicBogus => headers.push((
-            "Authorization".into(),
-            basic(&client.client_id, "mcp-oauth-conform-wrong-secret"),
-        )),
-        ClientAuth::Post => {
-            params.push(("client_id".into(), client.client_id.clone()));
-            params.push(("client_secret".into(), secret));
-        }
-        ClientAuth::Both => {
-            headers.push(("Authorization".into(), basic(&client.client_id, &secret)));
-            params.push(("client_id".into(), client.client_id.clone()));
-            params.push(("client_secret".into(), secret));
-        }
-        ClientAuth::Query => {
-            query.push(("client_id".into(), client.client_id.clone()));
-            query.push(("client_secret".into(), secret));
-        }
-    }
+    client.authenticate(
+        step.auth.unwrap_or(ClientAuth::Registered),
+        &mut headers,
+        &mut params,
+        &mut query,
+    );
     edit_params(&mut params, step, &scope)?;
     for (name, value) in params.iter_mut() {
         if step.flip.contains(name) {
@@ -210,6 +182,7 @@ async fn build(
             body,
         },
         kind,
+        client,
     ))
 }
 

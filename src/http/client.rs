@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::exchange::{Exchange, RequestRecord, ResponseRecord, evidence_headers, evidence_text};
+use super::guard::{Egress, Guard, GuardResolver};
 use super::redact::Redactor;
 
 /// How long a `text/event-stream` answer is read: a stream may never end, and the first event
@@ -98,6 +99,14 @@ pub enum HttpError {
     },
     #[error("{method} {url}: the run's deadline passed")]
     Deadline { method: String, url: String },
+    /// The guard kept the request in: its host is a special-use address the user did not give.
+    #[error("{method} {url} was not sent: it {detail}")]
+    Refused {
+        method: String,
+        url: String,
+        /// "resolves to 127.0.0.2, a loopback address the target does not use; pass …".
+        detail: String,
+    },
     #[error("{method} {url}: {detail}")]
     Other {
         method: String,
@@ -117,6 +126,7 @@ impl HttpError {
                 format!("the response body exceeds the {limit}-byte limit")
             }
             HttpError::Deadline { .. } => DEADLINE_PASSED.to_string(),
+            HttpError::Refused { url, detail, .. } => format!("not sent: {url} {detail}"),
             HttpError::Other { detail, .. } => detail.clone(),
         }
     }
@@ -132,6 +142,13 @@ pub struct HttpSettings {
     /// The end of the whole run (`--deadline`): no request is sent after it, and none waits
     /// past it.
     pub deadline: Option<Instant>,
+    /// At most this many requests per second across the whole run (`--max-rps`).
+    pub max_rps: Option<f64>,
+    /// A 429 whose `Retry-After` is at most this long is waited out once and the request sent
+    /// again (`--wait-retry-after`).
+    pub wait_retry_after: Option<Duration>,
+    /// Where requests may go: the user's own hosts and `--allow-host` besides public addresses.
+    pub egress: Egress,
 }
 
 impl Default for HttpSettings {
@@ -140,7 +157,56 @@ impl Default for HttpSettings {
             timeout: Duration::from_secs(10),
             max_body: 2 * 1024 * 1024,
             deadline: None,
+            max_rps: None,
+            wait_retry_after: None,
+            egress: Egress::default(),
         }
+    }
+}
+
+/// `mcp-oauth-conform/VERSION`, and the project's address when Cargo.toml names one.
+pub fn user_agent() -> String {
+    let name = concat!("mcp-oauth-conform/", env!("CARGO_PKG_VERSION"));
+    let home = [env!("CARGO_PKG_REPOSITORY"), env!("CARGO_PKG_HOMEPAGE")]
+        .into_iter()
+        .find(|u| !u.is_empty());
+    match home {
+        Some(u) => format!("{name} (+{u})"),
+        None => name.to_string(),
+    }
+}
+
+/// Spaced permits: request *n* may start `n / max_rps` seconds after the first, whichever check
+/// sends it. Waiting is a timer, never a busy loop.
+struct Pacer {
+    interval: Duration,
+    next: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    fn new(rps: f64) -> Option<Pacer> {
+        (rps.is_finite() && rps > 0.0).then(|| Pacer {
+            interval: Duration::from_secs_f64(1.0 / rps),
+            next: std::sync::Mutex::new(tokio::time::Instant::now()),
+        })
+    }
+
+    /// Waits for this request's slot; `false` when the slot lies past the run's deadline.
+    async fn wait(&self, deadline: Option<Instant>) -> bool {
+        let slot = {
+            let Ok(mut next) = self.next.lock() else {
+                return true;
+            };
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        let wait = slot.saturating_duration_since(tokio::time::Instant::now());
+        if deadline.is_some_and(|d| Instant::now() + wait >= d) {
+            return false;
+        }
+        tokio::time::sleep_until(slot).await;
+        true
     }
 }
 
@@ -149,17 +215,22 @@ pub struct HttpClient {
     settings: HttpSettings,
     redactor: Arc<Redactor>,
     sent: AtomicU64,
+    guard: Arc<Guard>,
+    pacer: Option<Pacer>,
 }
 
 impl HttpClient {
     pub fn new(settings: HttpSettings, redactor: Arc<Redactor>) -> Result<Self, HttpError> {
         // reqwest is built without a default crypto provider; installing ring twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let guard = Arc::new(Guard::new(&settings.egress));
         let inner = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
-            .user_agent(concat!("mcp-oauth-conform/", env!("CARGO_PKG_VERSION")))
+            .user_agent(user_agent())
+            // Names resolve through the guard: the connection goes to the addresses it judged.
+            .dns_resolver(GuardResolver(guard.clone()))
             .build()
             .map_err(|e| HttpError::Other {
                 method: String::new(),
@@ -168,9 +239,11 @@ impl HttpClient {
             })?;
         Ok(HttpClient {
             inner,
-            settings,
             redactor,
             sent: AtomicU64::new(0),
+            pacer: settings.max_rps.and_then(Pacer::new),
+            guard,
+            settings,
         })
     }
 
@@ -192,7 +265,11 @@ impl HttpClient {
     pub async fn send(&self, req: &Request) -> (Exchange, Result<Response, HttpError>) {
         let started = Instant::now();
         self.learn_request(req);
-        let result = self.send_inner(req).await;
+        let mut result = self.send_inner(req).await;
+        if let Some(wait) = self.retry_wait(&result) {
+            tokio::time::sleep(wait).await;
+            result = self.send_inner(req).await;
+        }
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let request = RequestRecord {
             method: req.method.clone(),
@@ -226,6 +303,22 @@ impl HttpClient {
         )
     }
 
+    /// How long to wait before sending a request again: a 429 whose `Retry-After` is within
+    /// `--wait-retry-after` and ends before the run's deadline. Otherwise the 429 stands.
+    fn retry_wait(
+        &self,
+        result: &Result<Response, (Option<ResponseRecord>, HttpError)>,
+    ) -> Option<Duration> {
+        let bound = self.settings.wait_retry_after?;
+        let resp = result.as_ref().ok().filter(|r| r.status == 429)?;
+        let wait = retry_after(resp.header("retry-after")?, std::time::SystemTime::now())?;
+        let fits = self
+            .settings
+            .deadline
+            .is_none_or(|d| Instant::now() + wait < d);
+        (wait <= bound && fits).then_some(wait)
+    }
+
     fn learn_request(&self, req: &Request) {
         for (k, v) in &req.headers {
             self.redactor.learn_header(k, v);
@@ -253,6 +346,31 @@ impl HttpClient {
         };
         let m = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| build_err(e.to_string()))?;
+        // Nothing leaves before the guard has judged where it goes (a name is resolved for
+        // that, within the answer's timeout).
+        match tokio::time::timeout(self.settings.timeout, self.guard.check(&req.url)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(r)) => {
+                let detail = r.reason();
+                return Err((
+                    None,
+                    HttpError::Refused {
+                        method,
+                        url,
+                        detail,
+                    },
+                ));
+            }
+            Err(_) => {
+                let secs = self.settings.timeout.as_secs().max(1);
+                return Err((None, HttpError::Timeout { method, url, secs }));
+            }
+        }
+        if let Some(p) = &self.pacer {
+            if !p.wait(self.settings.deadline).await {
+                return Err((None, HttpError::Deadline { method, url }));
+            }
+        }
         let mut builder = self.inner.request(m, &req.url);
         if let Some(d) = self.settings.deadline {
             // Whatever the per-answer timeout, no request outlives the run.
@@ -346,6 +464,14 @@ impl HttpClient {
 
     fn classify(&self, method: &str, url: &str, e: &reqwest::Error) -> HttpError {
         let (method, url) = (method.to_string(), url.to_string());
+        // The guard refused the addresses a name resolved to when reqwest connected.
+        if let Some(r) = super::guard::refusal_in(e) {
+            return HttpError::Refused {
+                method,
+                url,
+                detail: r.reason(),
+            };
+        }
         if e.is_timeout() && self.settings.deadline.is_some_and(|d| Instant::now() >= d) {
             return HttpError::Deadline { method, url };
         }
@@ -371,6 +497,51 @@ impl HttpClient {
             }
         }
     }
+}
+
+/// A `Retry-After` value as a wait from `now`: delta-seconds, or an IMF-fixdate
+/// ("Sun, 06 Nov 1994 08:49:37 GMT", the form HTTP senders must use). `None` for anything else.
+pub fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let v = value.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return v.parse().ok().map(Duration::from_secs);
+    }
+    let at = imf_fixdate(v)?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn imf_fixdate(v: &str) -> Option<std::time::SystemTime> {
+    // "Sun, 06 Nov 1994 08:49:37 GMT"
+    let (_, rest) = v.split_once(", ")?;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts[..] else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, mi, s] = hms[..] else {
+        return None;
+    };
+    if !(1..=31).contains(&day) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days * 86_400 + h * 3600 + mi * 60 + s).ok()?;
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// Evidence of an answer that was cut off (too large, or broken mid-body).
@@ -432,5 +603,87 @@ impl HttpClient {
             }
             current.url = next.to_string();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = UNIX_EPOCH_PLUS(784_111_770); // Sun, 06 Nov 1994 08:49:30 GMT
+        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(" 120 ", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        // A date in the past means now.
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_after("Thu, 01 Jan 1970 00:00:00 GMT", std::time::UNIX_EPOCH),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            retry_after(
+                "Tue, 29 Feb 2000 00:00:10 GMT",
+                UNIX_EPOCH_PLUS(951_782_400)
+            ),
+            Some(Duration::from_secs(10))
+        );
+        for bad in [
+            "",
+            "-1",
+            "1.5",
+            "soon",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+        ] {
+            assert_eq!(retry_after(bad, now), None, "{bad:?}");
+        }
+    }
+
+    #[allow(non_snake_case)]
+    fn UNIX_EPOCH_PLUS(secs: u64) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn the_user_agent_names_the_tool_and_its_version() {
+        let ua = user_agent();
+        assert!(
+            ua.starts_with(concat!("mcp-oauth-conform/", env!("CARGO_PKG_VERSION"))),
+            "{ua}"
+        );
+        assert!(!ua.contains("(+)"), "{ua}");
+    }
+
+    /// Permits are spaced `1 / rps` apart across every caller; a slot past the deadline is
+    /// refused at once instead of slept towards.
+    #[tokio::test]
+    async fn the_pacer_spaces_requests_and_respects_the_deadline() {
+        let p = Pacer::new(50.0).unwrap();
+        let start = tokio::time::Instant::now();
+        for _ in 0..5 {
+            assert!(p.wait(None).await);
+        }
+        // Five permits: the first at once, four more 20 ms apart.
+        assert!(
+            start.elapsed() >= Duration::from_millis(80),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(Pacer::new(0.0).is_none() && Pacer::new(f64::NAN).is_none());
+        let p = Pacer::new(0.5).unwrap();
+        assert!(p.wait(None).await);
+        // The next slot is 2 s away, the deadline 1 s: refused at once, without sleeping.
+        let before = tokio::time::Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        assert!(!p.wait(Some(deadline)).await);
+        assert!(before.elapsed() < Duration::from_millis(500));
     }
 }

@@ -2,8 +2,10 @@
 
 pub mod client;
 pub mod exchange;
+pub mod guard;
 pub mod redact;
 
 pub use client::{HttpClient, HttpError, HttpSettings, Request, Response};
 pub use exchange::Exchange;
+pub use guard::Egress;
 pub use redact::Redactor;

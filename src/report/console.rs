@@ -58,6 +58,7 @@ pub fn render(r: &RunReport, report_paths: &[String]) -> String {
     for n in &r.run_notes {
         let _ = writeln!(out, "run: {n}");
     }
+    let _ = writeln!(out, "{}", r.footprint.line());
     let _ = writeln!(
         out,
         "verdicts: {} pass, {} fail, {} warn, {} info, {} skip, {} error",

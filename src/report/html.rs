@@ -97,6 +97,7 @@ struct Page {
     run_notes: Vec<String>,
     duration_ms: u64,
     requests: u64,
+    footprint: crate::footprint::FootprintReport,
     total: usize,
     verdicts: Vec<&'static str>,
     summary: Vec<Count>,
@@ -238,6 +239,7 @@ fn view(r: &RunReport) -> Page {
         run_notes: r.run_notes.clone(),
         duration_ms: r.duration_ms,
         requests: r.requests,
+        footprint: r.footprint.clone(),
         total: r.outcomes.len(),
         verdicts: ORDER.iter().map(|v| v.as_str()).collect(),
         summary: ORDER

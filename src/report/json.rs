@@ -25,6 +25,7 @@ pub fn render(r: &RunReport) -> Value {
         "run_notes": r.run_notes,
         "duration_ms": r.duration_ms,
         "requests": r.requests,
+        "footprint": r.footprint,
         "summary": r.summary(),
         "discovery": {"notes": r.discovery_notes, "exchanges": r.discovery_exchanges},
         "checks": r.outcomes.iter().map(|o| json!({

@@ -9,6 +9,7 @@ pub mod junit;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::http::redact::redact_header;
 use crate::http::{Exchange, Redactor};
 use crate::runner::outcome::CheckOutcome;
 use crate::runner::verdict::Verdict;
@@ -30,6 +31,9 @@ pub struct RunReport {
     pub run_notes: Vec<String>,
     pub duration_ms: u64,
     pub requests: u64,
+    /// What the run did to the deployment: what it sent, created, and left behind.
+    #[serde(default)]
+    pub footprint: crate::footprint::FootprintReport,
     pub discovery_notes: Vec<String>,
     pub discovery_exchanges: Vec<Exchange>,
     pub outcomes: Vec<CheckOutcome>,
@@ -113,6 +117,19 @@ impl RunReport {
     pub fn redacted(&self, redactor: &Redactor) -> RunReport {
         let mut raw = self.clone();
         raw.jwts = jwts::scan(self);
+        // Secret headers by name: whatever their credentials look like, learned or not.
+        let exchanges = raw
+            .discovery_exchanges
+            .iter_mut()
+            .chain(raw.outcomes.iter_mut().flat_map(|o| o.exchanges.iter_mut()));
+        for x in exchanges {
+            let response = x.response.as_mut().map(|r| &mut r.headers);
+            for headers in std::iter::once(&mut x.request.headers).chain(response) {
+                for (k, v) in headers.iter_mut() {
+                    *v = redact_header(k, v);
+                }
+            }
+        }
         let mut v = match serde_json::to_value(&raw) {
             Ok(v) => v,
             // Nothing unredacted may leave: an empty report rather than the raw one.
@@ -136,6 +153,7 @@ impl RunReport {
             run_notes: Vec::new(),
             duration_ms: self.duration_ms,
             requests: self.requests,
+            footprint: self.footprint.clone(),
             discovery_notes: vec![
                 "internal error: the report could not be redacted, so its details were dropped"
                     .into(),
@@ -380,6 +398,7 @@ pub(crate) mod tests {
             run_notes: Vec::new(),
             duration_ms: 120,
             requests: 4,
+            footprint: Default::default(),
             discovery_notes: vec!["PRM at the path-inserted URL".into()],
             discovery_exchanges: vec![exchange("GET", "http://127.0.0.1:9/mcp", None, 401, "")],
             outcomes: vec![fail, warn, skip, pass, error, info],

@@ -106,6 +106,10 @@ pub struct InProcessRun {
     pub run_notes: Vec<String>,
     pub redactor: Arc<crate::http::Redactor>,
     pub requests: u64,
+    /// What the run did to the deployment, after the clean-up ([`crate::cleanup`]).
+    pub footprint: crate::footprint::FootprintReport,
+    /// The clean-up's exchanges.
+    pub cleanup_exchanges: Vec<crate::http::Exchange>,
 }
 
 /// What a run needs besides its target: how to reach and authorize against it.
@@ -117,6 +121,27 @@ pub struct RunSettings {
     pub client: crate::session::ClientConfig,
     /// The server's refresh-token grace window, if known (`[target] refresh_grace_secs`).
     pub refresh_grace_secs: Option<u64>,
+    /// Which of the server's tools the run may call (`--call-tools`; default read-only).
+    pub call_tools: crate::session::CallTools,
+    /// `[[target.tool]]`: tools the profile says are safe to call, with their arguments.
+    pub tools: Vec<crate::session::NamedTool>,
+    /// Leave what the run created (clients, tokens) on the server: no clean-up (`--keep`).
+    pub keep: bool,
+}
+
+impl RunSettings {
+    /// The HTTP settings for a run against `target`: its own hosts (and `[agent] origins`) may
+    /// be reached whatever addresses they have (the request guard, `crate::http::guard`).
+    pub fn http_for(&self, target: &crate::discovery::Target) -> crate::http::HttpSettings {
+        let mut http = self.http.clone();
+        http.egress.trust(
+            [Some(&target.rs_raw), target.as_raw.as_ref()]
+                .into_iter()
+                .flatten()
+                .chain(&self.agent.origins),
+        );
+        http
+    }
 }
 
 /// As long as the longest grace windows providers let their operators configure.
@@ -139,11 +164,14 @@ pub async fn run_target(
     concurrency: usize,
 ) -> Result<InProcessRun, SetupError> {
     let redactor = Arc::new(crate::http::Redactor::new());
-    let http = HttpClient::new(settings.http.clone(), redactor.clone())?;
+    // The target's own hosts may be reached whatever addresses they have (the guard).
+    let http_settings = settings.http_for(target);
+    let http = HttpClient::new(http_settings.clone(), redactor.clone())?;
     let mut discovery = crate::discovery::discover(&http, target).await;
     let ctx = Arc::new(RunCtx::new(http, &mut discovery, &settings).await?);
     let outcomes = run_all(ctx.clone(), checks, concurrency).await;
     let requests = ctx.http.requests_sent();
+    let cleanup = crate::cleanup::run(&ctx, &http_settings, settings.keep).await;
     Ok(InProcessRun {
         discovery,
         revision: ctx.revision,
@@ -154,6 +182,8 @@ pub async fn run_target(
         run_notes: ctx.run_notes(),
         redactor,
         requests,
+        footprint: ctx.session.footprint.report(),
+        cleanup_exchanges: cleanup.exchanges,
     })
 }
 
@@ -190,6 +220,8 @@ impl RunCtx {
             resource_for(found, found.revision),
         )
         .map_err(SetupError::Client)?;
+        session.tools =
+            crate::session::ToolPolicy::new(settings.call_tools, settings.tools.clone());
         let (preflight, grading) = crate::preflight::prepare(&http, &session, found).await;
         found.grade(grading.revision, grading.reason.clone());
         session.resource = resource_for(found, grading.revision);

@@ -254,9 +254,25 @@ fn show_statuses(set: &[StatusPattern]) -> String {
     }
 }
 
-/// A value as it reads in a message: compact JSON, cut to a readable length.
+/// A value as it reads in a message: compact JSON, cut to a readable length. No credential is
+/// quoted beyond its shortened form: secret members (at any depth) and the values named in
+/// URLs and forms are shortened, and a long string without spaces (a token, whatever member
+/// it came from) is shown shortened rather than cut, since a cut one escapes redaction.
 pub fn show(v: &Value) -> String {
-    let s = v.to_string();
+    use crate::http::redact;
+    let mut v = v.clone();
+    redact::redact_json_names(&mut v);
+    let s = match &v {
+        Value::String(t) if t.chars().count() > 64 && !t.contains(char::is_whitespace) => {
+            let named = redact::redact_names(t);
+            if named.contains('«') || url::Url::parse(t).is_ok() {
+                Value::String(named.into_owned()).to_string()
+            } else {
+                format!("\"{}\"", redact::shorten(t))
+            }
+        }
+        _ => v.to_string(),
+    };
     if s.chars().count() > 160 {
         format!("{}…", s.chars().take(160).collect::<String>())
     } else {
@@ -488,7 +504,8 @@ impl Eval<'_> {
         let wants = m.secure_url == Some(true)
             || m.absolute_url == Some(true)
             || m.no_fragment == Some(true)
-            || m.no_query == Some(true);
+            || m.no_query == Some(true)
+            || m.public_or_target == Some(true);
         if !wants {
             return;
         }
@@ -529,6 +546,38 @@ impl Eval<'_> {
         if m.no_query == Some(true) && (url.query().is_some() || s.contains('?')) {
             self.push(level, format!("{label} ({s}) has a query component"));
         }
+        if m.public_or_target == Some(true) {
+            if let Some(why) = self.internal_host(&url) {
+                self.push(level, format!("{label} ({s}) {why}"));
+            }
+        }
+    }
+
+    /// Why `url` points into a network the target is not on: its host is a special-use IP
+    /// literal or `localhost` that none of the target's own URLs (`${target}`) use. A pure
+    /// function of the values: names are left to the request guard.
+    fn internal_host(&self, url: &url::Url) -> Option<String> {
+        use crate::http::guard::{literal_addrs, special_use_host};
+        let host = url.host()?;
+        let kind = special_use_host(&host)?;
+        let own: Vec<std::net::IpAddr> = self
+            .scope
+            .get("target")
+            .map(strings_in)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|t| url::Url::parse(t).ok())
+            .filter_map(|t| t.host().as_ref().and_then(literal_addrs))
+            .flatten()
+            .map(|ip| ip.to_canonical())
+            .collect();
+        let addrs = literal_addrs(&host)?;
+        if addrs.iter().any(|ip| own.contains(&ip.to_canonical())) {
+            return None;
+        }
+        Some(format!(
+            "points at {kind} the target does not use: a client would send requests into the network it runs in"
+        ))
     }
 
     fn challenge(
@@ -699,7 +748,18 @@ impl Matcher {
             || self.min_length.is_some()
             || self.secure_url.is_some()
             || self.absolute_url.is_some()
+            || self.public_or_target.is_some()
             || self.each.is_some()
+    }
+}
+
+/// Every string in a JSON value, depth first.
+fn strings_in(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(strings_in).collect(),
+        Value::Object(o) => o.values().flat_map(strings_in).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -859,5 +919,55 @@ mod tests {
             .len(),
             1
         );
+    }
+
+    #[test]
+    fn internal_endpoints_are_found_by_their_literal_hosts() {
+        let e: Expect = toml::from_str(
+            r#"json."/jwks_uri" = { optional = true, public_or_target = true }
+               json."/servers" = { optional = true, each = { public_or_target = true } }"#,
+        )
+        .unwrap();
+        let judge = Judge {
+            allow_loopback_http: true,
+        };
+        let check = |target: Value, doc: Value| {
+            let scope = Scope::new(Arc::new(serde_json::json!({ "target": target })));
+            evaluate(&e, &json(doc), &scope, Level::Should, judge).unwrap()
+        };
+        let local = serde_json::json!({"rs": "http://127.0.0.1:4000/mcp", "as": null});
+        // The target's own address, and localhost standing for it, are fine.
+        assert!(check(local.clone(), serde_json::json!({"jwks_uri": "http://127.0.0.1:4000/jwks", "servers": ["http://localhost:4000"]})).is_empty());
+        // Names are not resolved here, public literals are public.
+        assert!(check(local.clone(), serde_json::json!({"jwks_uri": "https://internal.example/jwks", "servers": ["https://8.8.8.8/"]})).is_empty());
+        let f = check(
+            local,
+            serde_json::json!({"jwks_uri": "http://127.0.0.2:4000/jwks", "servers": ["https://as.example", "http://169.254.169.254/"]}),
+        );
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert!(
+            f[0].text.contains(
+                "JSON /jwks_uri (http://127.0.0.2:4000/jwks) points at a loopback address"
+            ),
+            "{}",
+            f[0].text
+        );
+        assert!(
+            f[1].text.contains("/servers[1]") && f[1].text.contains("cloud metadata"),
+            "{}",
+            f[1].text
+        );
+        assert_eq!(f[0].level, Level::Should);
+        let public = serde_json::json!({"rs": "https://mcp.example.com/mcp"});
+        for internal in [
+            "http://localhost/x",
+            "http://10.0.0.5/x",
+            "http://[fd00::1]/x",
+            "http://0x7f.1/x",
+            "http://[::ffff:192.168.0.1]/",
+        ] {
+            let f = check(public.clone(), serde_json::json!({"jwks_uri": internal}));
+            assert_eq!(f.len(), 1, "{internal}: {f:#?}");
+        }
     }
 }

@@ -574,6 +574,11 @@ pub struct Matcher {
     pub no_fragment: Option<bool>,
     #[serde(default)]
     pub no_query: Option<bool>,
+    /// A URL whose host is no special-use address (an IP literal in a loopback, private,
+    /// link-local … range, or `localhost`) other than one the target's own URLs (`${target}`)
+    /// use. Names are not resolved: the request guard judges them when a request is made.
+    #[serde(default)]
+    pub public_or_target: Option<bool>,
     /// Applies to every element of an array.
     #[serde(default)]
     pub each: Option<Box<Matcher>>,
