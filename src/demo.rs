@@ -20,6 +20,32 @@ pub fn profile() -> Result<crate::config::Profile, crate::config::ConfigError> {
     })
 }
 
+/// The target `demo` points the suite at: the reference's MCP endpoint and issuer, and its second
+/// resource for the audience checks (as the demo profile names it). The revision is negotiated.
+pub fn target(
+    reference: &crate::reference::Reference,
+) -> Result<crate::discovery::Target, url::ParseError> {
+    let rs = reference.rs_url();
+    Ok(crate::discovery::Target {
+        rs: url::Url::parse(&rs)?,
+        rs_raw: rs,
+        as_raw: Some(reference.issuer()),
+        spec: None,
+        other_resource: Some("${rs.origin}/mcp-other".into()),
+    })
+}
+
+/// The run settings of the demo profile: its login script, client and refresh grace window.
+pub fn settings() -> Result<crate::runner::RunSettings, crate::config::ConfigError> {
+    let profile = profile()?;
+    Ok(crate::runner::RunSettings {
+        agent: profile.agent,
+        client: profile.client,
+        refresh_grace_secs: profile.target.refresh_grace_secs,
+        ..Default::default()
+    })
+}
+
 /// Flaws that break a rule of one revision only, and the revision that shows them.
 pub const FLAW_SPECS: &[(&str, Revision)] = &[
     ("no-resource-metadata", Revision::R2025_06_18),

@@ -24,13 +24,7 @@ async fn run(
     prefixes: &[&str],
 ) -> Vec<(String, Verdict, String)> {
     let reference = Reference::start(options).await.unwrap();
-    let target = Target {
-        rs_raw: reference.rs_url(),
-        rs: url::Url::parse(&reference.rs_url()).unwrap(),
-        as_raw: Some(reference.issuer()),
-        spec: None,
-        other_resource: Some("${rs.origin}/mcp-other".into()),
-    };
+    let target = demo::target(&reference).unwrap();
     let suite = Suite::builtin().unwrap();
     let checks: Vec<_> = suite
         .checks

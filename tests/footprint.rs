@@ -3,7 +3,6 @@
 //! is still alive there.
 
 use mcp_oauth_conform::demo;
-use mcp_oauth_conform::discovery::Target;
 use mcp_oauth_conform::footprint::{FootprintReport, LeftBehind};
 use mcp_oauth_conform::reference::{Options, Reference, Variant};
 use mcp_oauth_conform::runner::{self, RunSettings};
@@ -33,20 +32,10 @@ fn whole_suite(variants: &[Variant], keep: bool) -> (runner::InProcessRun, Serve
         })
         .await
         .unwrap();
-        let target = Target {
-            rs_raw: reference.rs_url(),
-            rs: url::Url::parse(&reference.rs_url()).unwrap(),
-            as_raw: Some(reference.issuer()),
-            spec: None,
-            other_resource: Some("${rs.origin}/mcp-other".into()),
-        };
-        let profile = demo::profile().unwrap();
+        let target = demo::target(&reference).unwrap();
         let settings = RunSettings {
-            agent: profile.agent,
-            client: profile.client,
-            refresh_grace_secs: profile.target.refresh_grace_secs,
             keep,
-            ..Default::default()
+            ..demo::settings().unwrap()
         };
         let suite = Suite::builtin().unwrap();
         let run = runner::run_target(&target, settings, &suite.checks, 16)

@@ -190,7 +190,6 @@ fn no_secret_appears_whole_in_any_output_of_a_flawed_run() {
 // secret header) is collected, whatever its shape. None may appear whole, in any encoding, in
 // results.json, junit.xml, report.html or the console text.
 
-use mcp_oauth_conform::discovery::Target;
 use mcp_oauth_conform::http::Exchange;
 use mcp_oauth_conform::http::redact::{SECRET_FIELDS, encodings};
 use mcp_oauth_conform::report::{self, RunReport};
@@ -303,20 +302,8 @@ fn by_name_run(flaws: &[&str]) -> (Vec<String>, Vec<(String, String)>) {
     let suite = suite::Suite::builtin().unwrap();
     let (run, mut credentials) = rt.block_on(async {
         let reference = Reference::start(options(flaws)).await.unwrap();
-        let target = Target {
-            rs_raw: reference.rs_url(),
-            rs: url::Url::parse(&reference.rs_url()).unwrap(),
-            as_raw: Some(reference.issuer()),
-            spec: None,
-            other_resource: Some("${rs.origin}/mcp-other".into()),
-        };
-        let profile = demo::profile().unwrap();
-        let settings = runner::RunSettings {
-            agent: profile.agent,
-            client: profile.client,
-            refresh_grace_secs: profile.target.refresh_grace_secs,
-            ..Default::default()
-        };
+        let target = demo::target(&reference).unwrap();
+        let settings = demo::settings().unwrap();
         let run = tokio::time::timeout(
             DEADLINE,
             runner::run_target(&target, settings, &suite.checks, 8),

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use mcp_oauth_conform::demo;
-use mcp_oauth_conform::discovery::Target;
 use mcp_oauth_conform::http::{Egress, HttpClient, HttpError, HttpSettings, Request};
 use mcp_oauth_conform::reference::{Flaw, Options, Reference};
 use mcp_oauth_conform::runner::{self, InProcessRun, verdict::Verdict};
@@ -37,19 +36,8 @@ async fn run(flaws: &[Flaw], prefixes: &[&str]) -> (InProcessRun, u16) {
         .unwrap()
         .port()
         .unwrap();
-    let target = Target {
-        rs_raw: reference.rs_url(),
-        rs: url::Url::parse(&reference.rs_url()).unwrap(),
-        as_raw: Some(reference.issuer()),
-        spec: None,
-        other_resource: Some("${rs.origin}/mcp-other".into()),
-    };
-    let profile = demo::profile().unwrap();
-    let settings = runner::RunSettings {
-        agent: profile.agent,
-        client: profile.client,
-        ..Default::default()
-    };
+    let target = demo::target(&reference).unwrap();
+    let settings = demo::settings().unwrap();
     let checks: Vec<_> = Suite::builtin()
         .unwrap()
         .checks

@@ -6,7 +6,6 @@
 use mcp_oauth_conform::cli;
 use mcp_oauth_conform::config;
 use mcp_oauth_conform::demo;
-use mcp_oauth_conform::discovery::Target;
 use mcp_oauth_conform::reference::{Options, Reference};
 use mcp_oauth_conform::runner::{self, RunSettings, outcome::CheckOutcome, verdict::Verdict};
 use mcp_oauth_conform::session::{CallTools, NamedTool};
@@ -32,20 +31,11 @@ const PROBING: &[&str] = &[
 /// logs in), and how many times its destructive tool was called.
 async fn scope_checks(call_tools: CallTools, tools: Vec<NamedTool>) -> (Vec<CheckOutcome>, u64) {
     let reference = Reference::start(Options::default()).await.unwrap();
-    let target = Target {
-        rs_raw: reference.rs_url(),
-        rs: url::Url::parse(&reference.rs_url()).unwrap(),
-        as_raw: Some(reference.issuer()),
-        spec: None,
-        other_resource: Some("${rs.origin}/mcp-other".into()),
-    };
-    let profile = demo::profile().unwrap();
+    let target = demo::target(&reference).unwrap();
     let settings = RunSettings {
-        agent: profile.agent,
-        client: profile.client,
         call_tools,
         tools,
-        ..Default::default()
+        ..demo::settings().unwrap()
     };
     let checks: Vec<_> = Suite::builtin()
         .unwrap()
