@@ -257,8 +257,8 @@ const NOOP_FLAGS: &[&str] = &[
     "include_ignored",
 ];
 
-/// The flattened libtest arguments bring their own help template and disable `--version`
-/// (rust-notes §1.3); undo that on every command that embeds them.
+/// The flattened libtest arguments bring their own help template and disable `--version`;
+/// undo that on every command that embeds them.
 fn fix_up(cmd: clap::Command) -> clap::Command {
     let mut cmd = cmd
         .help_template("{about-with-newline}\n{usage-heading} {usage}\n\n{all-args}{after-help}")

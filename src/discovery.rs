@@ -399,7 +399,7 @@ fn summarize(tried: &[Value]) -> String {
     items.join("; ")
 }
 
-/// requirements.md §5, on positive evidence only: `iss` support ⇒ 2026-07-28; CIMD or
+/// What each revision introduced, read on positive evidence only: `iss` support ⇒ 2026-07-28; CIMD or
 /// OpenID-only discovery ⇒ 2025-11-25; PRM ⇒ 2025-06-18; AS metadata at the MCP server's origin
 /// without PRM (the 2025-03-26 shape) ⇒ 2025-03-26. With no evidence at all the latest revision
 /// grades: absence of metadata is a finding, not a sign of an old server.

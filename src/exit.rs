@@ -1,4 +1,4 @@
-//! Exit codes (a contract, DESIGN.md §5).
+//! Exit codes: a contract that CI jobs and other tools rely on (README "Verdicts and exit codes").
 
 use crate::runner::outcome::CheckOutcome;
 use crate::runner::verdict::Verdict;

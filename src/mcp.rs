@@ -17,7 +17,7 @@ pub fn probe_method(rev: Revision) -> &'static str {
 }
 
 /// Headers and body of one JSON-RPC request, otherwise valid so that the only defect a check
-/// introduces is the one under test (requirements.md §4.15).
+/// introduces is the one under test.
 pub fn rpc_request(
     rev: Revision,
     method: &str,

@@ -1,4 +1,4 @@
-//! `results.json` (a contract, DESIGN.md §5): stable for machines. `schema` changes only when a
+//! `results.json`, a contract that other tools read (README "results.json"): stable for machines. `schema` changes only when a
 //! field that readers rely on changes.
 
 use serde_json::{Value, json};

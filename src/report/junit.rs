@@ -1,4 +1,4 @@
-//! `junit.xml` (DESIGN.md §5): one testsuite per family, one testcase per check. `fail` is a
+//! `junit.xml`: one testsuite per family, one testcase per check. `fail` is a
 //! failure, `error` an error, `skip` skipped with its reason; `pass`, `warn` and `info` are
 //! successes, each with a `verdict` property and (like every case) the message and the HTTP
 //! transcript in system-out. Level, spec references and the graded revision are properties.

@@ -56,7 +56,7 @@ pub fn sort(outcomes: &mut [CheckOutcome], checks: &[Check]) {
     outcomes.sort_by_key(|o| pos(&o.id));
 }
 
-/// One libtest trial per check. Each trial blocks on the shared runtime (rust-notes §4: one
+/// One libtest trial per check. Each trial blocks on the shared runtime (one
 /// runtime, `Handle::block_on` per trial) and records its outcome; libtest only prints.
 pub fn trials(
     ctx: Arc<RunCtx>,

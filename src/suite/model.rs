@@ -37,7 +37,7 @@ impl Party {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckDef {
-    /// The requirements.md ID; also the trial name.
+    /// The requirement's catalogue ID (`family.name`); also the trial name.
     pub id: Spanned<String>,
     pub title: String,
     pub party: Party,
