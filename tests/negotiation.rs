@@ -24,18 +24,10 @@ async fn run(variants: &[Variant], spec: Option<Revision>, ids: &[&str]) -> InPr
     .await
     .unwrap();
     let target = Target {
-        rs_raw: reference.rs_url(),
-        rs: url::Url::parse(&reference.rs_url()).unwrap(),
-        as_raw: Some(reference.issuer()),
         spec,
-        other_resource: Some("${rs.origin}/mcp-other".into()),
+        ..demo::target(&reference).unwrap()
     };
-    let profile = demo::profile().unwrap();
-    let settings = runner::RunSettings {
-        agent: profile.agent,
-        client: profile.client,
-        ..Default::default()
-    };
+    let settings = demo::settings().unwrap();
     let checks: Vec<_> = Suite::builtin()
         .unwrap()
         .checks

@@ -94,19 +94,10 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
         .await
         .map_err(|e| e.to_string())?;
         let target = Target {
-            rs_raw: reference.rs_url(),
-            rs: url::Url::parse(&reference.rs_url()).map_err(|e| e.to_string())?,
-            as_raw: Some(reference.issuer()),
             spec: s.spec,
-            other_resource: Some("${rs.origin}/mcp-other".into()),
+            ..demo::target(&reference).map_err(|e| e.to_string())?
         };
-        let profile = demo::profile().map_err(|e| e.to_string())?;
-        let settings = runner::RunSettings {
-            agent: profile.agent,
-            client: profile.client,
-            refresh_grace_secs: profile.target.refresh_grace_secs,
-            ..Default::default()
-        };
+        let settings = demo::settings().map_err(|e| e.to_string())?;
         let run = runner::run_target(&target, settings, &suite.checks, 16)
             .await
             .map_err(|e| e.to_string());
