@@ -138,13 +138,7 @@ async fn revoke(
     let (Some(endpoint), Some(client)) = (endpoint, &token.client) else {
         return (false, None);
     };
-    let mut headers = vec![
-        ("Accept".to_string(), "application/json".to_string()),
-        (
-            "Content-Type".to_string(),
-            "application/x-www-form-urlencoded".to_string(),
-        ),
-    ];
+    let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
     let mut params = vec![
         ("token".to_string(), token.value.clone()),
         ("token_type_hint".to_string(), token.kind.hint().to_string()),
@@ -156,23 +150,7 @@ async fn revoke(
         &mut params,
         &mut query,
     );
-    let encode = |pairs: &[(String, String)]| {
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish()
-    };
-    let url = if query.is_empty() {
-        endpoint.to_string()
-    } else {
-        let sep = if endpoint.contains('?') { '&' } else { '?' };
-        format!("{endpoint}{sep}{}", encode(&query))
-    };
-    let req = Request {
-        method: "POST".into(),
-        url,
-        headers,
-        body: Some(encode(&params).into_bytes()),
-    };
+    let req = Request::form("POST", endpoint, headers, query, params);
     let (ex, result) = http.send(&req).await;
     (result.is_ok_and(|r| r.status == 200), Some(ex))
 }

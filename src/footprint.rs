@@ -96,8 +96,8 @@ impl Endpoints {
 
 /// Whether a request URL is the endpoint's (its query and fragment aside).
 pub fn is_endpoint(url: &str, endpoint: Option<&str>) -> bool {
-    let bare = |u: &str| u.split(['?', '#']).next().unwrap_or_default().to_string();
-    endpoint.is_some_and(|e| !e.is_empty() && bare(url) == bare(e))
+    use crate::http::without_query;
+    endpoint.is_some_and(|e| !e.is_empty() && without_query(url) == without_query(e))
 }
 
 /// What `results.json` records under `footprint` (a contract: readers rely on these names).

@@ -147,7 +147,7 @@ pub fn render(f: &Found<'_>) -> Generated {
         "elsewhere" if answers_client(p.landed.as_deref().unwrap_or_default()) => {
             let why = format!(
                 "the authorization server sent its answer to {}, not to the client's redirect URI; a profile cannot get past that",
-                without_query(p.landed.as_deref().unwrap_or_default())
+                crate::http::without_query(p.landed.as_deref().unwrap_or_default())
             );
             comment(&mut text, &format!("No profile: {why}."));
             return Generated {
@@ -202,7 +202,7 @@ pub fn render(f: &Found<'_>) -> Generated {
                 ),
                 _ => format!(
                     "the ordinary authorization ended `{other}` at {}",
-                    without_query(p.landed.as_deref().unwrap_or_default())
+                    crate::http::without_query(p.landed.as_deref().unwrap_or_default())
                 ),
             };
             let why = format!("{detail}; a profile cannot get past that");
@@ -223,7 +223,7 @@ pub fn render(f: &Found<'_>) -> Generated {
 
 /// The profile for a page: a login step for its form, or, for an error page, only why not.
 fn page_profile(f: &Found<'_>, page: &PageSeen, mut text: String) -> Generated {
-    let url = without_query(&page.url);
+    let url = crate::http::without_query(&page.url);
     let forms = f.page_html.map(form::forms).unwrap_or_default();
     let controls = f.page_html.map(form::form_controls).unwrap_or_default();
     let chosen = choose_form(&forms);
@@ -528,11 +528,6 @@ fn answers_client(url: &str) -> bool {
         );
         params.map(|(k, _)| k).any(|k| k == "code" || k == "error")
     })
-}
-
-/// A URL without its query and fragment.
-fn without_query(url: &str) -> &str {
-    url.split(['?', '#']).next().unwrap_or(url)
 }
 
 /// A TOML string, quoted and escaped by the TOML writer.

@@ -303,7 +303,7 @@ async fn authorize(
                     } else {
                         "a page"
                     },
-                    without_query(&pg.url),
+                    crate::http::without_query(&pg.url),
                     pg.status
                 )
             }
@@ -313,7 +313,7 @@ async fn authorize(
             ),
             other => format!(
                 "the ordinary authorization ended `{other}` at {}",
-                without_query(p.landed.as_deref().unwrap_or_default())
+                crate::http::without_query(p.landed.as_deref().unwrap_or_default())
             ),
         });
         return (p, None);
@@ -361,11 +361,6 @@ async fn authorize(
             }
         }
     }
-}
-
-/// A URL without its query and fragment, for short messages.
-fn without_query(url: &str) -> &str {
-    url.split(['?', '#']).next().unwrap_or(url)
 }
 
 fn step_error(what: &str, e: &StepError) -> String {

@@ -85,14 +85,16 @@ fn step_may_call(policy: &ToolPolicy, name: &str) -> Result<(), String> {
     }
 }
 
+/// One of a tool's `annotations` hints, when the server gives it.
+fn hint(tool: &serde_json::Value, name: &str) -> Option<bool> {
+    tool.pointer(&format!("/annotations/{name}"))
+        .and_then(serde_json::Value::as_bool)
+}
+
 /// Whether the server marks a tool as only reading: `readOnlyHint: true`, and not
 /// `destructiveHint: true`.
 fn marked_read_only(tool: &serde_json::Value) -> bool {
-    let hint = |h: &str| {
-        tool.pointer(&format!("/annotations/{h}"))
-            .and_then(serde_json::Value::as_bool)
-    };
-    hint("readOnlyHint") == Some(true) && hint("destructiveHint") != Some(true)
+    hint(tool, "readOnlyHint") == Some(true) && hint(tool, "destructiveHint") != Some(true)
 }
 
 /// The arguments the run would call a listed tool with, or `None` when the policy does not let it
@@ -144,9 +146,7 @@ fn nothing_callable(policy: &ToolPolicy, tools: &[serde_json::Value], names: &[S
             listing(names)
         ),
         _ => {
-            let marked = tools.iter().any(|t| {
-                t.pointer("/annotations/readOnlyHint") == Some(&serde_json::Value::Bool(true))
-            });
+            let marked = tools.iter().any(|t| hint(t, "readOnlyHint") == Some(true));
             let which = if marked {
                 "readOnlyHint without destructiveHint"
             } else {

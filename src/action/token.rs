@@ -149,47 +149,13 @@ async fn build(
             *value = flipped(value);
         }
     }
-    let method = step.method.clone().unwrap_or_else(|| "POST".into());
-    let encode = |pairs: &[(String, String)]| {
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish()
-    };
-    let (url, body) = if method == "GET" {
-        query.extend(params);
-        (with_query(&endpoint, &encode(&query)), None)
-    } else {
-        headers.push((
-            "Content-Type".into(),
-            "application/x-www-form-urlencoded".into(),
-        ));
-        (
-            with_query(&endpoint, &encode(&query)),
-            Some(encode(&params).into_bytes()),
-        )
-    };
+    let method = step.method.as_deref().unwrap_or("POST");
+    let mut req = Request::form(method, &endpoint, headers, query, params);
     for (name, values) in &step.headers {
-        headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        req.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
         for v in values.values() {
-            headers.push((name.clone(), scope.interpolate(v)?));
+            req.headers.push((name.clone(), scope.interpolate(v)?));
         }
     }
-    Ok((
-        Request {
-            method,
-            url,
-            headers,
-            body,
-        },
-        kind,
-        client,
-    ))
-}
-
-fn with_query(url: &str, query: &str) -> String {
-    if query.is_empty() {
-        return url.to_string();
-    }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{sep}{query}")
+    Ok((req, kind, client))
 }

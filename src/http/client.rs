@@ -35,6 +35,45 @@ impl Request {
         self.headers.push((name.to_string(), value.into()));
         self
     }
+
+    /// A request to an OAuth endpoint (token, revocation, introspection): `query` appended to the
+    /// URL; for a POST `params` form-encoded in the body, for a GET appended to the query too.
+    pub fn form(
+        method: &str,
+        endpoint: &str,
+        mut headers: Vec<(String, String)>,
+        mut query: Vec<(String, String)>,
+        params: Vec<(String, String)>,
+    ) -> Request {
+        let encode = |pairs: &[(String, String)]| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        };
+        let body = if method == "GET" {
+            query.extend(params);
+            None
+        } else {
+            headers.push((
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
+            Some(encode(&params).into_bytes())
+        };
+        let query = encode(&query);
+        let url = if query.is_empty() {
+            endpoint.to_string()
+        } else {
+            let sep = if endpoint.contains('?') { '&' } else { '?' };
+            format!("{endpoint}{sep}{query}")
+        };
+        Request {
+            method: method.to_string(),
+            url,
+            headers,
+            body,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

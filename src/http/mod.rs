@@ -9,3 +9,9 @@ pub use client::{HttpClient, HttpError, HttpSettings, Request, Response};
 pub use exchange::Exchange;
 pub use guard::Egress;
 pub use redact::Redactor;
+
+/// A URL without its query and fragment: what names an endpoint, and what a message may show of
+/// a URL that can carry codes and tokens.
+pub fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
+}

@@ -274,12 +274,7 @@ impl RunCtx {
             .and_then(serde_json::Value::as_str)
             .unwrap_or("URL");
         Some(crate::report::AgentBlocked {
-            page: page
-                .url
-                .split(['?', '#'])
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            page: crate::http::without_query(&page.url).to_string(),
             status: page.status,
             fields: page.fields,
             fix: format!(
@@ -298,7 +293,7 @@ impl RunCtx {
             let mut note = format!(
                 "the authorization server answered an ordinary authorization request with an error page (HTTP {} at {}: \"{}\")",
                 page.status,
-                page.url.split(['?', '#']).next().unwrap_or_default(),
+                crate::http::without_query(&page.url),
                 page.excerpt
             );
             if let Some(secs) = p.since_registration_secs.filter(|_| p.client_registered) {
