@@ -4,7 +4,6 @@
 use std::fmt::Write;
 
 use super::RunReport;
-use crate::runner::check::NEEDS_LOGIN;
 use crate::runner::verdict::Verdict;
 
 pub fn render(r: &RunReport, report_paths: &[String]) -> String {
@@ -41,11 +40,7 @@ pub fn render(r: &RunReport, report_paths: &[String]) -> String {
         );
     }
     if let Some(b) = &r.agent_blocked {
-        let n = r
-            .outcomes
-            .iter()
-            .filter(|o| o.verdict == Verdict::Skip && o.message.starts_with(NEEDS_LOGIN))
-            .count();
+        let n = r.skipped_for_login();
         let _ = writeln!(
             out,
             "user agent: {n} checks skipped because they need an authorization code and the user agent stopped at the login page {} (HTTP {}, fields: {}). Fix: {}",

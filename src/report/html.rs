@@ -231,11 +231,7 @@ fn view(r: &RunReport) -> Page {
         spec_reason: r.spec_reason.clone(),
         negotiation: r.negotiation.clone(),
         agent_blocked: r.agent_blocked.clone(),
-        needs_login: r
-            .outcomes
-            .iter()
-            .filter(|o| o.message.starts_with(crate::runner::check::NEEDS_LOGIN))
-            .count(),
+        needs_login: r.skipped_for_login(),
         run_notes: r.run_notes.clone(),
         duration_ms: r.duration_ms,
         requests: r.requests,

@@ -20,7 +20,7 @@ pub fn render(r: &RunReport) -> Value {
             "status": b.status,
             "fields": b.fields,
             "fix": b.fix,
-            "checks_skipped": r.outcomes.iter().filter(|o| o.message.starts_with(crate::runner::check::NEEDS_LOGIN)).count(),
+            "checks_skipped": r.skipped_for_login(),
         })),
         "run_notes": r.run_notes,
         "duration_ms": r.duration_ms,

@@ -164,6 +164,18 @@ impl RunReport {
         }
     }
 
+    /// How many checks skipped because they needed an authorization code the user agent could
+    /// not get (see [`AgentBlocked`]).
+    pub fn skipped_for_login(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| {
+                o.verdict == Verdict::Skip
+                    && o.message.starts_with(crate::runner::check::NEEDS_LOGIN)
+            })
+            .count()
+    }
+
     pub fn summary(&self) -> Summary {
         Summary::of(&self.outcomes)
     }
