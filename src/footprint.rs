@@ -259,25 +259,28 @@ impl Footprint {
     pub fn exchanges(&self, exchanges: &[Exchange], endpoints: &Endpoints) {
         for ex in exchanges {
             let url = &ex.request.url;
-            let answer = ex.response.as_ref().map(|r| {
-                (
-                    r.status,
-                    serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
-                )
-            });
+            // Only the answers of registration and token requests are read.
+            let answer = || {
+                ex.response.as_ref().map(|r| {
+                    (
+                        r.status,
+                        serde_json::from_str::<Value>(&r.body).unwrap_or(Value::Null),
+                    )
+                })
+            };
             if is_endpoint(url, endpoints.registration.as_deref())
                 && ex.request.method.eq_ignore_ascii_case("POST")
             {
                 self.registration();
-                if let Some((status, doc)) = &answer {
-                    self.registered(*status, doc);
+                if let Some((status, doc)) = answer() {
+                    self.registered(status, &doc);
                 }
             } else if is_endpoint(url, endpoints.authorization.as_deref()) {
                 self.authorizations(1);
             } else if is_endpoint(url, endpoints.token.as_deref()) {
                 self.token_request();
-                if let Some((status, doc)) = &answer {
-                    self.token_response(*status, doc, None);
+                if let Some((status, doc)) = answer() {
+                    self.token_response(status, &doc, None);
                 }
             }
         }
