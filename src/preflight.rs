@@ -208,10 +208,6 @@ fn not_run(why: String) -> Preflight {
     }
 }
 
-fn step(toml_text: &str) -> Result<StepDef, String> {
-    toml::from_str(toml_text).map_err(|e| format!("internal error: a preflight step: {e}"))
-}
-
 /// The ordinary authorization and the code's redemption.
 async fn authorize(
     http: &HttpClient,
@@ -224,8 +220,10 @@ async fn authorize(
     }
     let client_registered = session.exchanges().len() > before;
     let registered_at = Instant::now();
-    let (auth_step, token_step) = match (step("action = \"authorize\""), step("action = \"token\""))
-    {
+    let (auth_step, token_step) = match (
+        StepDef::internal("action = \"authorize\""),
+        StepDef::internal("action = \"token\""),
+    ) {
         (Ok(a), Ok(t)) => (a, t),
         (Err(e), _) | (_, Err(e)) => return (not_run(e), None),
     };

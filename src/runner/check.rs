@@ -422,7 +422,7 @@ fn control_step(kind: crate::session::ClientKind) -> Option<StepDef> {
         crate::session::ClientKind::Main => String::new(),
         k => format!("client = \"{}\"\n", k.as_str()),
     };
-    toml::from_str(&format!("action = \"authorize\"\nshared = true\n{client}")).ok()
+    StepDef::internal(&format!("action = \"authorize\"\nshared = true\n{client}")).ok()
 }
 
 fn when_holds(w: &When, scope: &Scope, ctx: &RunCtx) -> bool {

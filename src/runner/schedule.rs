@@ -48,10 +48,6 @@ impl Schedule {
     }
 }
 
-fn step(text: &str) -> Option<StepDef> {
-    toml::from_str(text).ok()
-}
-
 /// Two approvals of the main client in a row, then the first code redeemed: refused while the
 /// ordinary flow works (`preflight_got_code`) means the second approval replaced the first grant.
 pub async fn detect(
@@ -65,9 +61,9 @@ pub async fn detect(
     if !preflight_got_code {
         return schedule;
     }
-    let (Some(authorize), Some(redeem)) = (
-        step("action = \"authorize\""),
-        step("action = \"token\"\nfrom = \"first\""),
+    let (Ok(authorize), Ok(redeem)) = (
+        StepDef::internal("action = \"authorize\""),
+        StepDef::internal("action = \"token\"\nfrom = \"first\""),
     ) else {
         return schedule;
     };

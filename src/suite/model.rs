@@ -262,6 +262,12 @@ pub struct StepDef {
 }
 
 impl StepDef {
+    /// A step the engine makes itself (the preflight's flow, a positive control), written as a
+    /// suite file would write it.
+    pub fn internal(toml_text: &str) -> Result<StepDef, String> {
+        toml::from_str(toml_text).map_err(|e| format!("internal error: a built-in step: {e}"))
+    }
+
     /// Whether the step sends a request of its own design: a changed, removed or added parameter,
     /// another method, another client authentication, a tampered value.
     pub fn is_altered(&self) -> bool {
