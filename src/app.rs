@@ -487,6 +487,9 @@ fn print_grading(found: &Discovery, ctx: &RunCtx) {
     }
     let p = &ctx.preflight;
     match &p.why_no_token {
+        None if p.outcome == crate::preflight::GIVEN => println!(
+            "preflight: none (the run was given its tokens: no registration, authorization or token request is sent)"
+        ),
         None => println!("preflight: an ordinary authorization reached a code and a token"),
         Some(why) => println!("preflight: {}; no token: {}", p.outcome, scrub(why)),
     }

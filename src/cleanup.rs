@@ -5,7 +5,8 @@
 //! `registration_access_token`). What could not be revoked or deleted is counted in the
 //! footprint's `left_behind`: a token without a revocation endpoint, or that the endpoint did
 //! not answer 200 for; a client whose registration response carried no RFC 7592 data, or whose
-//! `DELETE` failed. Revoking a token the checks already revoked or rotated out is harmless (RFC
+//! `DELETE` failed. Clients the user gave the run (`--client-id`, `[[clients]]`) are never
+//! deleted, and tokens it was given (`[tokens]`) never revoked: they were not issued to it. Revoking a token the checks already revoked or rotated out is harmless (RFC
 //! 7009 §2.2 answers 200 for invalid tokens) and counts as cleaned.
 //!
 //! The clean-up is bounded in time ([`BUDGET`] in all, each request within the run's timeout),
@@ -46,7 +47,13 @@ pub struct Cleanup {
 pub async fn run(ctx: &RunCtx, settings: &HttpSettings, keep: bool) -> Cleanup {
     let footprint = &ctx.session.footprint;
     let tokens = footprint.issued_tokens();
-    let clients = footprint.created_clients();
+    // Only what the run registered: never a client the user gave it, whatever a registration
+    // response said.
+    let clients: Vec<CreatedClient> = footprint
+        .created_clients()
+        .into_iter()
+        .filter(|c| !ctx.session.is_configured(&c.client_id))
+        .collect();
     let cleanup = if keep {
         Cleanup {
             left_behind: LeftBehind {
@@ -97,11 +104,16 @@ async fn clean(
         .filter(|e| !e.is_empty());
     for kind in [TokenKind::Refresh, TokenKind::Access] {
         let batch: Vec<&IssuedToken> = tokens.iter().filter(|t| t.kind == kind).collect();
-        let results: Vec<(bool, Option<Exchange>)> =
-            futures_util::stream::iter(batch.into_iter().map(|t| revoke(&http, endpoint, t)))
-                .buffered(CONCURRENCY)
-                .collect()
-                .await;
+        // Read per batch: the refresh tokens' revocations may have taught it.
+        let wants_id = ctx.session.basic_wants_client_id();
+        let results: Vec<(bool, Vec<Exchange>)> = futures_util::stream::iter(
+            batch
+                .into_iter()
+                .map(|t| revoke(ctx, &http, endpoint, t, wants_id)),
+        )
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
         for (done, ex) in results {
             if done {
                 out.revoked += 1;
@@ -129,14 +141,17 @@ async fn clean(
 }
 
 /// RFC 7009 revocation of one token as the client that obtained it: whether the server answered
-/// 200.
+/// 200. HTTP Basic refused for want of `client_id` in the body is sent again with it (`wants_id`:
+/// at once), as the checks' requests are.
 async fn revoke(
+    ctx: &RunCtx,
     http: &HttpClient,
     endpoint: Option<&str>,
     token: &IssuedToken,
-) -> (bool, Option<Exchange>) {
+    wants_id: bool,
+) -> (bool, Vec<Exchange>) {
     let (Some(endpoint), Some(client)) = (endpoint, &token.client) else {
-        return (false, None);
+        return (false, Vec::new());
     };
     let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
     let mut params = vec![
@@ -151,8 +166,31 @@ async fn revoke(
         &mut query,
     );
     let req = Request::form("POST", endpoint, headers, query, params);
+    let retry = client
+        .basic_alone(ClientAuth::Registered)
+        .then(|| client.with_body_client_id(&req))
+        .flatten();
+    let (req, retry) = match retry {
+        Some(with_id) if wants_id => (with_id, None),
+        retry => (req, retry),
+    };
     let (ex, result) = http.send(&req).await;
-    (result.is_ok_and(|r| r.status == 200), Some(ex))
+    let mut exchanges = vec![ex];
+    let result = match (result, retry) {
+        (Ok(resp), Some(again)) if crate::session::refuses_client(&resp) => {
+            let (ex, result) = http.send(&again).await;
+            exchanges.push(ex);
+            if result
+                .as_ref()
+                .is_ok_and(|r| !crate::session::refuses_client(r))
+            {
+                ctx.session.learned_basic_wants_client_id();
+            }
+            result
+        }
+        (result, _) => result,
+    };
+    (result.is_ok_and(|r| r.status == 200), exchanges)
 }
 
 /// RFC 7592 §2.3 deletion of one client: whether the server answered 204 (or another 2xx).

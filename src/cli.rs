@@ -38,7 +38,8 @@ pub struct Cli {
     #[arg(long = "as", value_name = "URL", env = "MCP_CONFORM_AS")]
     pub as_url: Option<String>,
 
-    /// Target profile (TOML): [target], [http], [client], [agent] with its login script
+    /// Target profile (TOML): [target], [http], [client], [[clients]], [tokens], [agent] with its
+    /// login script
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -121,6 +122,18 @@ pub struct ClientArgs {
     /// Its registered redirect URI(s) (default: http://127.0.0.1:<port>/callback, any port)
     #[arg(long = "redirect-uri", value_name = "URI")]
     pub redirect_uris: Vec<String>,
+
+    /// An access token for the MCP server, obtained beforehand (for a server behind a single
+    /// sign-on no script gets past): the resource-server checks use it, and the run sends the
+    /// authorization server no registration, authorization or token request. More tokens:
+    /// [tokens] in --config (prefer the environment variable)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "MCP_CONFORM_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
+    pub access_token: Option<String>,
 
     /// How to get past login and consent: follow, form (login script in --config), command, interactive
     #[arg(long, value_name = "MODE", value_parser = parse_mode)]
@@ -277,7 +290,10 @@ pub fn command() -> clap::Command {
         .version(env!("CARGO_PKG_VERSION"))
         .mut_subcommand("demo", fix_up)
         // The authorization of `init-profile` only follows redirects.
-        .mut_subcommand("init-profile", |c| c.mut_arg("agent", |a| a.hide(true)))
+        .mut_subcommand("init-profile", |c| {
+            c.mut_arg("agent", |a| a.hide(true))
+                .mut_arg("access_token", |a| a.hide(true))
+        })
 }
 
 pub fn parse() -> Result<Cli, clap::Error> {

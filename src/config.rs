@@ -13,7 +13,7 @@ use crate::discovery::Target;
 use crate::http::HttpSettings;
 use crate::revision::Revision;
 use crate::runner::RunSettings;
-use crate::session::ClientConfig;
+use crate::session::{ClientConfig, ClientEntry, ClientKind, GivenTokens};
 use crate::suite::{LoadError, Suite, line_col};
 
 /// Concurrency when `--test-threads` is not given: checks wait on the network, not the CPU.
@@ -58,6 +58,13 @@ pub struct Profile {
     pub http: ProfileHttp,
     #[serde(default)]
     pub client: ClientConfig,
+    /// `[[clients]]`: clients registered beforehand for the other roles (a server without
+    /// dynamic client registration).
+    #[serde(default)]
+    pub clients: Vec<ClientEntry>,
+    /// `[tokens]`: tokens obtained beforehand, instead of any authorization.
+    #[serde(default)]
+    pub tokens: Option<GivenTokens>,
     #[serde(default)]
     pub agent: AgentConfig,
 }
@@ -217,7 +224,7 @@ pub fn build(
         settings: RunSettings {
             http,
             strict: run.strict,
-            client: client_config(client, profile.client)?,
+            client: client_config(client, profile.client, profile.clients, profile.tokens)?,
             agent: agent_config(mode, profile.agent)?,
             refresh_grace_secs: profile.target.refresh_grace_secs,
             call_tools,
@@ -259,8 +266,17 @@ fn http_reach(
     Ok(())
 }
 
-/// Command-line client options override the profile's `[client]`.
-fn client_config(args: ClientArgs, mut c: ClientConfig) -> Result<ClientConfig, ConfigError> {
+/// Command-line client options override the profile's `[client]`; `[[clients]]` and `[tokens]`
+/// are checked and their `${env.NAME}` values read.
+fn client_config(
+    args: ClientArgs,
+    mut c: ClientConfig,
+    clients: Vec<ClientEntry>,
+    tokens: Option<GivenTokens>,
+) -> Result<ClientConfig, ConfigError> {
+    // `--client-id` is the main role, whatever the profile says.
+    let main_from_flag = args.client_id.is_some();
+    let tokens = given_tokens(args.access_token, tokens)?;
     if args.client_id.is_some() {
         c.id = args.client_id;
     }
@@ -271,22 +287,194 @@ fn client_config(args: ClientArgs, mut c: ClientConfig) -> Result<ClientConfig, 
         c.redirect_uris = args.redirect_uris;
     }
     for r in &c.redirect_uris {
-        // Private-use schemes are allowed here: only absoluteness and the fragment are checked.
-        let u = Url::parse(r).map_err(|e| {
-            ConfigError::Usage(format!("redirect URI {r:?} is not an absolute URI: {e}"))
-        })?;
-        if u.fragment().is_some() {
-            return Err(ConfigError::Usage(format!(
-                "redirect URI {r:?} must not have a fragment"
-            )));
-        }
+        check_redirect_uri(r)?;
     }
     if (c.secret.is_some() || c.secret_env.is_some()) && c.id.is_none() {
         return Err(ConfigError::Usage(
             "a client secret needs a client id (--client-id)".into(),
         ));
     }
+    if let Some(s) = &c.secret {
+        c.secret = Some(expand_env(s, "[client] secret")?);
+    }
+    let mut roles = std::collections::BTreeSet::new();
+    for mut e in clients {
+        let role = e.role.as_str();
+        if e.role == ClientKind::Main && c.id.is_some() {
+            if main_from_flag {
+                continue;
+            }
+            return Err(ConfigError::Usage(
+                "the main client is given twice: `[client] id` and `[[clients]]` with `role = \"main\"`; keep one".into(),
+            ));
+        }
+        if !roles.insert(e.role) {
+            return Err(ConfigError::Usage(format!(
+                "[[clients]]: role \"{role}\" is given twice"
+            )));
+        }
+        check_client_entry(&e)?;
+        if let Some(s) = &e.secret {
+            e.secret = Some(expand_env(
+                s,
+                &format!("[[clients]] role \"{role}\": secret"),
+            )?);
+        }
+        c.clients.push(e);
+    }
+    c.tokens = tokens;
     Ok(c)
+}
+
+/// Private-use schemes are allowed in a redirect URI: only absoluteness and the fragment are
+/// checked.
+fn check_redirect_uri(r: &str) -> Result<(), ConfigError> {
+    let u = Url::parse(r).map_err(|e| {
+        ConfigError::Usage(format!("redirect URI {r:?} is not an absolute URI: {e}"))
+    })?;
+    if u.fragment().is_some() {
+        return Err(ConfigError::Usage(format!(
+            "redirect URI {r:?} must not have a fragment"
+        )));
+    }
+    Ok(())
+}
+
+/// The redirect checks that use the `web` client send variants of this URI (another port, case,
+/// host tricks): the tool registers it by DCR, and a `web` client given beforehand must have it.
+const WEB_REDIRECT_URI: &str = "https://client.example/cb";
+
+/// A `[[clients]]` entry that can play its role.
+fn check_client_entry(e: &ClientEntry) -> Result<(), ConfigError> {
+    let role = e.role.as_str();
+    let bad = |why: String| {
+        Err(ConfigError::Usage(format!(
+            "[[clients]] role \"{role}\": {why}"
+        )))
+    };
+    if e.role == ClientKind::Revoker {
+        return Err(ConfigError::Usage(
+            "[[clients]]: `revoker` is not a role of its own: revocation uses the main client, or the confidential one when the revocation endpoint takes no public clients".into(),
+        ));
+    }
+    if e.id.trim().is_empty() {
+        return bad("`id` is empty".into());
+    }
+    for r in &e.redirect_uris {
+        check_redirect_uri(r)?;
+    }
+    let method = e.auth_method.as_deref();
+    if let Some(m) = method {
+        if !matches!(m, "none" | "client_secret_basic" | "client_secret_post") {
+            return bad(format!(
+                "auth_method `{m}` is not one the tool uses (none, client_secret_basic, client_secret_post)"
+            ));
+        }
+    }
+    let needs = match e.role {
+        ClientKind::Confidential => Some("client_secret_basic"),
+        ClientKind::ConfidentialPost => Some("client_secret_post"),
+        _ => None,
+    };
+    match needs {
+        Some(want) => {
+            if e.secret.is_none() {
+                return bad(format!(
+                    "a confidential client needs its `secret` (as `secret = \"${{env.NAME}}\"`), for {want}"
+                ));
+            }
+            if method.is_some_and(|m| m != want) {
+                return bad(format!(
+                    "this role authenticates with {want} (the other confidential role is {})",
+                    if e.role == ClientKind::Confidential {
+                        "`confidential-post`, for client_secret_post"
+                    } else {
+                        "`confidential`, for client_secret_basic"
+                    }
+                ));
+            }
+        }
+        None if e.secret.is_some() && e.role != ClientKind::Main => {
+            return bad(
+                "only `main`, `confidential` and `confidential-post` clients have a secret (the others are public clients)".into(),
+            );
+        }
+        None => {}
+    }
+    let given = !e.redirect_uris.is_empty();
+    match e.role {
+        ClientKind::Web if given && !e.redirect_uris.iter().any(|u| u == WEB_REDIRECT_URI) => {
+            bad(format!(
+                "the redirect checks send variants of {WEB_REDIRECT_URI} (another port, case, host tricks): register it for this client (the tool never visits it) and list it in redirect_uris"
+            ))
+        }
+        ClientKind::Multi if given && e.redirect_uris.len() < 2 => {
+            bad("it stands for a client with two registered redirect URIs: list both".into())
+        }
+        ClientKind::Query if given && !e.redirect_uris.iter().any(|u| u.contains('?')) => bad(
+            "it stands for a client whose redirect URI has a query (`http://127.0.0.1/callback?x=1`): list that one".into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// `--access-token` over `[tokens] access`; `${env.NAME}` read. Tokens need the access token.
+fn given_tokens(
+    flag: Option<String>,
+    profile: Option<GivenTokens>,
+) -> Result<Option<GivenTokens>, ConfigError> {
+    let mut tokens = match (flag, profile) {
+        (None, None) => return Ok(None),
+        (Some(a), p) => GivenTokens {
+            access: Some(a),
+            ..p.unwrap_or_default()
+        },
+        (None, Some(p)) => p,
+    };
+    for (key, slot) in [
+        ("access", &mut tokens.access),
+        ("refresh", &mut tokens.refresh),
+        ("other_resource_access", &mut tokens.other_resource_access),
+        ("narrow_scope_access", &mut tokens.narrow_scope_access),
+    ] {
+        if let Some(v) = slot.as_deref() {
+            let v = expand_env(v, &format!("[tokens] {key}"))?;
+            if v.trim().is_empty() {
+                return Err(ConfigError::Usage(format!("[tokens] {key} is empty")));
+            }
+            *slot = Some(v.trim().to_string());
+        }
+    }
+    if tokens.access.is_none() {
+        return Err(ConfigError::Usage(
+            "[tokens] needs `access` (or --access-token): the access token for the MCP server"
+                .into(),
+        ));
+    }
+    Ok(Some(tokens))
+}
+
+/// `${env.NAME}` in a profile value, read from the environment (secrets stay out of the file).
+fn expand_env(value: &str, what: &str) -> Result<String, ConfigError> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${env.") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 6..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| ConfigError::Usage(format!("{what}: unterminated ${{env.…}}")))?;
+        let name = &after[..end];
+        let v = std::env::var(name).map_err(|_| {
+            ConfigError::Usage(format!(
+                "{what} reads the environment variable {name}, which is not set"
+            ))
+        })?;
+        out.push_str(&v);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
 }
 
 fn agent_config(mode: Option<Mode>, mut agent: AgentConfig) -> Result<AgentConfig, ConfigError> {
@@ -310,4 +498,111 @@ fn agent_config(mode: Option<Mode>, mut agent: AgentConfig) -> Result<AgentConfi
         ));
     }
     Ok(agent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(text: &str) -> Profile {
+        parse_profile("target.toml", text).unwrap()
+    }
+
+    fn clients(text: &str) -> Result<ClientConfig, ConfigError> {
+        let p = profile(text);
+        client_config(ClientArgs::default(), p.client, p.clients, p.tokens)
+    }
+
+    fn usage(r: Result<ClientConfig, ConfigError>) -> String {
+        match r {
+            Err(ConfigError::Usage(m)) => m,
+            other => panic!("not a usage error: {:?}", other.map(|c| c.clients)),
+        }
+    }
+
+    #[test]
+    fn clients_by_role_read_their_secret_from_the_environment() {
+        // A variable every test process has: the test changes no environment.
+        let path = std::env::var("PATH").unwrap();
+        let c = clients(
+            r#"
+[[clients]]
+role = "second"
+id = "two"
+
+[[clients]]
+role = "confidential"
+id = "conf"
+secret = "${env.PATH}"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.clients.len(), 2);
+        assert_eq!(c.clients[0].role, ClientKind::Second);
+        assert_eq!(c.clients[1].secret.as_deref(), Some(path.as_str()));
+        let m = usage(clients(
+            "[[clients]]\nrole = \"confidential\"\nid = \"c\"\nsecret = \"${env.MCP_CONFORM_CONFIG_TEST_UNSET}\"\n",
+        ));
+        assert!(m.contains("MCP_CONFORM_CONFIG_TEST_UNSET"), "{m}");
+    }
+
+    #[test]
+    fn roles_that_cannot_play_their_part_are_refused() {
+        for (text, says) in [
+            ("role = \"revoker\"\nid = \"r\"", "not a role of its own"),
+            ("role = \"confidential\"\nid = \"c\"", "needs its `secret`"),
+            (
+                "role = \"second\"\nid = \"s\"\nsecret = \"x\"",
+                "public clients",
+            ),
+            (
+                "role = \"web\"\nid = \"w\"\nredirect_uris = [\"https://app.example/cb\"]",
+                "https://client.example/cb",
+            ),
+            (
+                "role = \"multi\"\nid = \"m\"\nredirect_uris = [\"http://127.0.0.1/cb\"]",
+                "two registered",
+            ),
+            (
+                "role = \"query\"\nid = \"q\"\nredirect_uris = [\"http://127.0.0.1/cb\"]",
+                "has a query",
+            ),
+            (
+                "role = \"second\"\nid = \"s\"\nauth_method = \"private_key_jwt\"",
+                "auth_method",
+            ),
+        ] {
+            let m = usage(clients(&format!("[[clients]]\n{text}\n")));
+            assert!(m.contains(says), "{text}: {m}");
+        }
+        let twice = "[[clients]]\nrole = \"second\"\nid = \"a\"\n[[clients]]\nrole = \"second\"\nid = \"b\"\n";
+        assert!(usage(clients(twice)).contains("twice"));
+        let main_twice = "[client]\nid = \"a\"\n[[clients]]\nrole = \"main\"\nid = \"b\"\n";
+        assert!(usage(clients(main_twice)).contains("main client is given twice"));
+        // An unknown role is the file's error, located.
+        let e = parse_profile("t.toml", "[[clients]]\nrole = \"third\"\nid = \"x\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn the_flag_is_the_main_client_and_the_access_token() {
+        let p = profile(
+            "[[clients]]\nrole = \"main\"\nid = \"from-profile\"\n\n[tokens]\nrefresh = \"a-refresh-token\"\n",
+        );
+        let args = ClientArgs {
+            client_id: Some("from-flag".into()),
+            access_token: Some("  an-access-token  ".into()),
+            ..Default::default()
+        };
+        let c = client_config(args, p.client, p.clients, p.tokens).unwrap();
+        assert_eq!(c.id.as_deref(), Some("from-flag"));
+        assert!(c.clients.is_empty());
+        let t = c.tokens.unwrap();
+        assert_eq!(t.access.as_deref(), Some("an-access-token"));
+        assert_eq!(t.refresh.as_deref(), Some("a-refresh-token"));
+        // Never printed.
+        assert!(!format!("{t:?}").contains("an-access-token"));
+        let m = usage(clients("[tokens]\nrefresh = \"r\"\n"));
+        assert!(m.contains("needs `access`"), "{m}");
+    }
 }

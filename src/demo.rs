@@ -20,8 +20,10 @@ pub fn profile() -> Result<crate::config::Profile, crate::config::ConfigError> {
     })
 }
 
-/// The target `demo` points the suite at: the reference's MCP endpoint and issuer, and its second
-/// resource for the audience checks (as the demo profile names it). The revision is negotiated.
+/// The target `demo` points the suite at: the reference's MCP endpoint and issuer. No second
+/// resource is named, as most users name none: the audience checks use the one discovery
+/// synthesizes (the reference's AS issues tokens for any URL of its origin). The revision is
+/// negotiated.
 pub fn target(
     reference: &crate::reference::Reference,
 ) -> Result<crate::discovery::Target, url::ParseError> {
@@ -31,7 +33,7 @@ pub fn target(
         rs_raw: rs,
         as_raw: Some(reference.issuer()),
         spec: None,
-        other_resource: Some("${rs.origin}/mcp-other".into()),
+        other_resource: None,
     })
 }
 
@@ -46,13 +48,17 @@ pub fn settings() -> Result<crate::runner::RunSettings, crate::config::ConfigErr
     })
 }
 
-/// Flaws that break a rule of one revision only, and the revision that shows them.
+/// Flaws graded under an earlier revision than the latest: a rule of that revision only, or a
+/// rule of every revision shown where the MCP specification itself does not ask for it.
 pub const FLAW_SPECS: &[(&str, Revision)] = &[
     ("no-resource-metadata", Revision::R2025_06_18),
     ("no-registration-endpoint", Revision::R2025_06_18),
     ("legacy-endpoints-moved", Revision::R2025_03_26),
     // Sessions exist only before the stateless 2026-07-28 protocol.
     ("session-substitutes-token", Revision::R2025_11_25),
+    // RFC 9207 binds an AS that advertises iss, whatever the MCP revision; before 2026-07-28
+    // MCP does not require iss of its own.
+    ("iss-missing-in-errors", Revision::R2025_11_25),
 ];
 
 /// The revision a set of flaws is graded under when `--spec` is not given.

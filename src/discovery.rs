@@ -19,6 +19,9 @@ use crate::suite::expect::Observed;
 /// Redirects discovery follows for a metadata GET (a loop ends there).
 const MAX_REDIRECTS: u8 = 5;
 
+/// The path of the other resource the audience checks ask a token for when none is configured.
+pub const SYNTHESIZED_OTHER_PATH: &str = "/mcp-oauth-conform-other";
+
 #[derive(Clone, Debug)]
 pub struct Target {
     /// The MCP endpoint as the user wrote it (identity comparisons use this text) and parsed.
@@ -29,7 +32,7 @@ pub struct Target {
     /// The revision to grade, when the user chose one.
     pub spec: Option<Revision>,
     /// A second resource of the same authorization server, for audience checks. `${rs.origin}`
-    /// in it is replaced.
+    /// in it is replaced. Without one, discovery synthesizes `${rs.origin}/mcp-oauth-conform-other`.
     pub other_resource: Option<String>,
 }
 
@@ -310,6 +313,21 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
             &format!("the authorization server identifier {identifier:?} is not a URL"),
         );
     }
+    // Every other authorization server the resource lists must resolve too: a client may use
+    // any of them (RFC 9728 §2). `unresolved` says which do not, and why.
+    let mut others = Vec::new();
+    let mut unresolved = Vec::new();
+    for other in listed.iter().skip(1).take(MAX_OTHER_ISSUERS) {
+        let (found, why) = other_issuer(&mut d, http, other).await;
+        if let Some(why) = why {
+            unresolved.push(json!(format!("{other}: {why}")));
+        }
+        others.push(found);
+    }
+    if !others.is_empty() {
+        as_discovery.insert("others".into(), Value::Array(others));
+        as_discovery.insert("unresolved".into(), Value::Array(unresolved));
+    }
     d.vars
         .insert("as_discovery".into(), Value::Object(as_discovery));
 
@@ -326,19 +344,53 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
     });
-    let other = target
-        .other_resource
-        .as_ref()
-        .map(|o| o.replace("${rs.origin}", &rs_origin));
-    if other.is_none() {
-        d.why(
-            "target",
-            "no second resource is configured: give `other_resource` under [target] in --config (another MCP server of the same authorization server)",
+    // The audience checks need a resource other than this one. Without a configured one (another
+    // MCP server of the same AS, which can also be asked whether it refuses a token), a URL on
+    // the same origin that no server is expected to serve: the AS may issue tokens for it, and
+    // the MCP server must refuse them.
+    let (other, other_source) = match &target.other_resource {
+        Some(o) => (o.replace("${rs.origin}", &rs_origin), "configured"),
+        None => (
+            format!("{rs_origin}{SYNTHESIZED_OTHER_PATH}"),
+            "synthesized",
+        ),
+    };
+    // Where a token's audience can be read when the token is opaque: the advertised
+    // introspection endpoint, else the usual place below the issuer (used only as evidence: an
+    // RFC 7662 answer about the run's own token).
+    let advertised = d
+        .vars
+        .get("as")
+        .and_then(|a| a.get("introspection_endpoint"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let conventional = d
+        .vars
+        .get("as")
+        .and_then(|a| a.get("issuer"))
+        .and_then(Value::as_str)
+        .filter(|i| Url::parse(i).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
+        .map(|i| format!("{}/introspect", i.trim_end_matches('/')));
+    // Not under `target`: URLs there are the target's own, and an advertised endpoint is only
+    // the server's word.
+    if let Some(Value::Object(found)) = d.vars.get_mut("as_discovery") {
+        found.insert(
+            "introspection_advertised".into(),
+            json!(advertised.is_some()),
+        );
+        found.insert(
+            "introspection_endpoint".into(),
+            json!(advertised.or(conventional)),
         );
     }
     d.vars.insert(
         "target".into(),
-        json!({"rs": target.rs_raw, "as": flag, "other_resource": other}),
+        json!({
+            "rs": target.rs_raw,
+            "as": flag,
+            "other_resource": other,
+            "other_resource_source": other_source,
+        }),
     );
     d.vars.insert("run".into(), json!({"spec": revision.as_str(), "loopback": loopback, "probe_method": mcp::probe_method(revision)}));
     d.vars.insert(
@@ -367,6 +419,44 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         unreachable,
         notes: d.notes,
     }
+}
+
+/// Authorization servers after the first that discovery resolves (a list is the server's word:
+/// its length is not).
+const MAX_OTHER_ISSUERS: usize = 4;
+
+/// Resolves one more listed issuer as the first is resolved: `{identifier, found, issuer,
+/// metadata_url}`, and why it does not resolve (no metadata, or metadata of another issuer).
+async fn other_issuer(
+    d: &mut Builder,
+    http: &HttpClient,
+    identifier: &str,
+) -> (Value, Option<String>) {
+    let Ok(id_url) = Url::parse(identifier) else {
+        return (
+            json!({"identifier": identifier, "found": false}),
+            Some("not a URL".into()),
+        );
+    };
+    let mut tried = Vec::new();
+    for (variant, url) in metadata::as_metadata_candidates(&id_url) {
+        let f = d.fetch(http, &url).await;
+        match f.outcome {
+            Ok((resp, doc)) => {
+                let issuer = doc.get("issuer").cloned().unwrap_or(Value::Null);
+                let why = (issuer.as_str() != Some(identifier))
+                    .then(|| format!("its metadata at {} names issuer {issuer}", f.url));
+                let found = json!({"identifier": identifier, "found": true, "variant": variant, "metadata_url": f.url, "issuer": issuer, "status": resp.status});
+                return (found, why);
+            }
+            Err(why) => tried.push(json!({"variant": variant, "url": f.url, "error": why})),
+        }
+    }
+    let summary = summarize(&tried);
+    (
+        json!({"identifier": identifier, "found": false, "summary": summary}),
+        Some(format!("no metadata (tried {summary})")),
+    )
 }
 
 /// `HTTP://HOST:PORT/path`: scheme and host upper-cased, the rest as written.

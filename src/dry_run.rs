@@ -56,45 +56,68 @@ pub fn render(cfg: &RunConfig, found: &Discovery) -> String {
         out,
         "\ndry run: discovery only; nothing else was sent. A run would:"
     );
-    let _ = writeln!(
-        out,
-        "  - make one ordinary authorization with its main client and redeem the code (the preflight), then ask the MCP server which revision it speaks ({} by what discovery found: {})",
-        rev, found.revision_reason
-    );
-    let kinds: BTreeSet<&'static str> = runnable
-        .iter()
-        .flat_map(|c| clients_of(c))
-        .map(|k| match k {
-            // One registration serves these three.
-            ClientKind::Web | ClientKind::Multi | ClientKind::Query => "web (also multi, query)",
-            ClientKind::Revoker => "revoker (main, or confidential when the revocation endpoint takes no public clients)",
-            k => k.as_str(),
-        })
-        .collect();
-    let registration = found
-        .vars
-        .pointer("/as/registration_endpoint")
-        .and_then(serde_json::Value::as_str);
-    match (&cfg.settings.client.id, registration) {
-        (Some(id), _) => {
+    if cfg.settings.client.tokens.is_some() {
+        let _ = writeln!(
+            out,
+            "  - use the tokens it was given ([tokens], --access-token): no client, and no registration, authorization or token request; ask the MCP server which revision it speaks with the access token ({} by what discovery found: {})",
+            rev, found.revision_reason
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  - make one ordinary authorization with its main client and redeem the code (the preflight), then ask the MCP server which revision it speaks ({} by what discovery found: {})",
+            rev, found.revision_reason
+        );
+        let kinds: BTreeSet<&'static str> = runnable
+            .iter()
+            .flat_map(|c| clients_of(c))
+            .map(|k| match k {
+                // One registration serves these three.
+                ClientKind::Web | ClientKind::Multi | ClientKind::Query => "web (also multi, query)",
+                ClientKind::Revoker => "revoker (main, or confidential when the revocation endpoint takes no public clients)",
+                k => k.as_str(),
+            })
+            .collect();
+        let registration = found
+            .vars
+            .pointer("/as/registration_endpoint")
+            .and_then(serde_json::Value::as_str);
+        let given: Vec<&str> = cfg
+            .settings
+            .client
+            .id
+            .iter()
+            .map(|_| "main")
+            .chain(cfg.settings.client.clients.iter().map(|c| c.role.as_str()))
+            .collect();
+        if !given.is_empty() && !cfg.settings.client.clients.is_empty() {
             let _ = writeln!(
                 out,
-                "  - use the pre-registered client {id} where it fits; the other kinds it would register: {}",
-                kinds.iter().copied().collect::<Vec<_>>().join(", ")
+                "  - use the clients it was given for the roles {} ([[clients]]); no other client of those roles",
+                given.join(", ")
             );
         }
-        (None, Some(endpoint)) => {
-            let _ = writeln!(
-                out,
-                "  - register clients at {endpoint}, each kind once, when a check first needs it: {}; checks on registration itself register about 10 more",
-                kinds.iter().copied().collect::<Vec<_>>().join(", ")
-            );
-        }
-        (None, None) => {
-            let _ = writeln!(
-                out,
-                "  - register no client (no registration endpoint is advertised): checks that need one skip; give --client-id"
-            );
+        match (&cfg.settings.client.id, registration) {
+            (Some(id), _) => {
+                let _ = writeln!(
+                    out,
+                    "  - use the pre-registered client {id} where it fits; the other kinds it would register: {}",
+                    kinds.iter().copied().collect::<Vec<_>>().join(", ")
+                );
+            }
+            (None, Some(endpoint)) => {
+                let _ = writeln!(
+                    out,
+                    "  - register clients at {endpoint}, each kind once, when a check first needs it: {}; checks on registration itself register about 10 more",
+                    kinds.iter().copied().collect::<Vec<_>>().join(", ")
+                );
+            }
+            (None, None) => {
+                let _ = writeln!(
+                    out,
+                    "  - register no client (no registration endpoint is advertised): checks that need one skip; give --client-id, and `[[clients]]` in --config for the other roles"
+                );
+            }
         }
     }
     let named: Vec<&str> = cfg.settings.tools.iter().map(|t| t.name.as_str()).collect();

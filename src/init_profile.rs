@@ -79,8 +79,13 @@ pub async fn generate(
             stop: Some(Stop::Unreachable(redactor.scrub(&why))),
         });
     }
+    // The point is to meet the login page: given tokens would skip the authorization.
     let settings = RunSettings {
         agent: AgentConfig::default(),
+        client: crate::session::ClientConfig {
+            tokens: None,
+            ..settings.client.clone()
+        },
         ..settings.clone()
     };
     let ctx = RunCtx::new(http, &mut found, &settings).await?;
@@ -474,6 +479,36 @@ fn guess_kind(name: &str) -> &'static str {
 }
 
 fn target_section(text: &mut String, f: &Found<'_>) {
+    client_section(text, f);
+    text.push_str(OTHER_CLIENTS_AND_TOKENS);
+}
+
+/// What a server without dynamic client registration, or behind a single sign-on, needs besides:
+/// commented out, to fill in.
+const OTHER_CLIENTS_AND_TOKENS: &str = "
+# Without dynamic client registration, the checks that need a second, a web or a confidential
+# client skip unless you register those beforehand and name them here, one entry per role
+# (second, web, multi, query, confidential, confidential-post):
+# [[clients]]
+# role = \"second\"
+# id = \"CHANGE-ME\"
+# redirect_uris = [\"http://127.0.0.1/callback\"]
+#
+# [[clients]]
+# role = \"confidential\"
+# id = \"CHANGE-ME\"
+# secret = \"${env.MCP_CONFORM_CONFIDENTIAL_SECRET}\"
+#
+# Behind a single sign-on no login step gets past: tokens obtained beforehand instead (the run
+# then sends the authorization server no authorization, token or registration request).
+# [tokens]
+# access = \"${env.MCP_CONFORM_ACCESS_TOKEN}\"
+# refresh = \"${env.MCP_CONFORM_REFRESH_TOKEN}\"
+# other_resource_access = \"${env.MCP_CONFORM_OTHER_RESOURCE_TOKEN}\"
+# narrow_scope_access = \"${env.MCP_CONFORM_NARROW_SCOPE_TOKEN}\"
+";
+
+fn client_section(text: &mut String, f: &Found<'_>) {
     text.push_str("\n[target]\n");
     let _ = writeln!(text, "rs = {}", basic(f.rs));
     if let Some(a) = f.as_url {

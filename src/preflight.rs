@@ -8,7 +8,9 @@
 //! 2026-07-28 features in front of an MCP server that speaks 2025-11-25 is graded 2025-11-25.
 //! Only when the server cannot be asked does the evidence decide, and the reason says so.
 //!
-//! The preflight's access token stays here: it is handed to the negotiation and dropped.
+//! The preflight's access token stays here: it is handed to the negotiation and dropped. A run
+//! given its tokens (`[tokens]`, `--access-token`) makes no authorization here: the given access
+//! token is the one the negotiation uses.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,7 +47,8 @@ pub struct PageSeen {
 pub struct Preflight {
     /// Where the authorization ended: `code`, `login` (a page asking for a password), `page`
     /// (another page: an error page), `error` (an error redirect), `redirect` (back without code
-    /// or error), `elsewhere` (redirected out of the AS to another URI), or `not-run`.
+    /// or error), `elsewhere` (redirected out of the AS to another URI), `not-run`, or
+    /// `given-tokens` (none was made: the run was given its tokens, [`GIVEN`]).
     pub outcome: String,
     /// Why it was not run (`not-run`): no client, no authorization endpoint, no answer.
     pub why_not_run: Option<String>,
@@ -89,6 +92,10 @@ pub struct Grading {
 /// An access token, never printed.
 struct Secret(String);
 
+/// The preflight's `outcome` when the run was given its tokens (`[tokens]`, `--access-token`): no
+/// authorization was made, and the given access token is the one the MCP server is asked with.
+pub const GIVEN: &str = "given-tokens";
+
 /// Runs the preflight and chooses the revision: see the module comment. `found` is left
 /// untouched; the caller applies `Grading` with [`Discovery::grade`].
 pub async fn prepare(
@@ -96,12 +103,24 @@ pub async fn prepare(
     session: &Session,
     found: &Discovery,
 ) -> (Preflight, Grading) {
-    let (preflight, token) = match &found.unreachable {
-        Some(u) => (
+    for secret in session.given_secrets() {
+        http.redactor().learn(secret);
+    }
+    let (preflight, token) = match (&found.unreachable, session.given_tokens()) {
+        (Some(u), _) => (
             not_run(format!("the MCP endpoint is unreachable: {u}")),
             None,
         ),
-        None => authorize(http, session, found).await,
+        // Tokens obtained beforehand stand for the ordinary authorization: nothing is sent.
+        (None, Some(given)) => (
+            Preflight {
+                outcome: GIVEN.into(),
+                got_token: given.access.is_some(),
+                ..Preflight::default()
+            },
+            given.access.clone().map(Secret),
+        ),
+        (None, None) => authorize(http, session, found).await,
     };
     let evidence = found.evidence.summary();
     let grading = match found.chosen {
@@ -365,7 +384,9 @@ fn step_error(what: &str, e: &StepError) -> String {
     match e {
         StepError::Missing(m) => format!("{what} cannot be made: {m}"),
         StepError::Http(h) => format!("{what} got no answer: {}", h.brief()),
-        StepError::RateLimited(m) | StepError::Precondition(m) => format!("{what}: {m}"),
+        StepError::RateLimited(m) | StepError::Precondition(m) | StepError::NotApplicable(m) => {
+            format!("{what}: {m}")
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Secrets never leave the process whole (DESIGN.md §5). The reference deployment runs inside
+//! Secrets never leave the process whole. The reference deployment runs inside
 //! this test, so every credential it hands out is known (`Reference::secrets`: tokens, codes,
 //! client secrets, registration tokens, and the users' passwords). The tool runs against it as
 //! `demo` does (the reference's default options and the demo's target profile), and no file in

@@ -1,4 +1,4 @@
-//! The suite's own oracle (DESIGN.md §6): the reference server, clean under every revision and
+//! The suite's own oracle: the reference server, clean under every revision and
 //! with each flaw switched on, must give exactly the verdicts recorded in fixtures/expected/.
 //! Regenerate after an intended change with `MCP_CONFORM_BLESS=1 cargo test --test reference_verdicts`
 //! and review the diff.

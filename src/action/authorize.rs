@@ -80,7 +80,11 @@ async fn attempt(
         json!({"verifier": verifier, "challenge": s256(&verifier), "verifier2": random_token(32)});
     let mut scope = scope.clone();
     scope.set("pkce", pkce.clone());
-    scope.set("client", client.to_value());
+    let variants = UriVariants::of(client.redirect_uri());
+    variants.applies(step, kind, client.redirect_uri())?;
+    let mut client_value = client.to_value();
+    client_value["variant_uri"] = Value::Object(variants.uris);
+    scope.set("client", client_value);
     scope.set(
         "flow",
         json!({"scope": ctx.session.scope, "resource": ctx.session.resource}),
@@ -174,7 +178,10 @@ async fn attempt(
                 out.insert(k.clone(), v.clone());
             }
             out.insert("params".into(), Value::Object(params.clone()));
-            if !registered(&client, landed) {
+            // A step that names another client (one a check registered itself) is graded by its
+            // own expectations: the action does not know that client's redirect URIs.
+            let other_client = first("client_id").is_some_and(|id| id != client.client_id);
+            if !other_client && !registered(&client, landed) {
                 out.insert("unregistered".into(), json!(landed));
                 findings.push(Finding {
                     level: step.unregistered.unwrap_or(Level::Must),
@@ -246,23 +253,272 @@ fn form_submissions(exchanges: &[crate::http::Exchange]) -> u64 {
 
 /// The response parameters of a redirect back: first values, how often each name appeared, and
 /// any parameters in the fragment (where a code flow must not put them).
+///
+/// The response is read from the query, unless the query carries neither a code nor an error
+/// and the fragment carries an error: an error response in the fragment (where RFC 6749 §4.2.2.1
+/// puts the errors of response types that include `token`) is an error all the same.
 fn response_params(landed: &str) -> (Map<String, Value>, Map<String, Value>, Map<String, Value>) {
-    let mut first = Map::new();
-    let mut counts = Map::new();
-    let mut fragment = Map::new();
-    if let Ok(u) = url::Url::parse(landed) {
-        for (k, v) in u.query_pairs() {
-            let n = counts.get(k.as_ref()).and_then(Value::as_u64).unwrap_or(0) + 1;
-            counts.insert(k.to_string(), json!(n));
-            first.entry(k.to_string()).or_insert_with(|| json!(v));
-        }
-        if let Some(f) = u.fragment() {
-            for (k, v) in url::form_urlencoded::parse(f.as_bytes()) {
-                fragment.entry(k.to_string()).or_insert_with(|| json!(v));
-            }
-        }
+    let Ok(u) = url::Url::parse(landed) else {
+        return Default::default();
+    };
+    let (first, counts) = read_params(u.query_pairs());
+    let (fragment, fragment_counts) = match u.fragment() {
+        Some(f) => read_params(url::form_urlencoded::parse(f.as_bytes())),
+        None => Default::default(),
+    };
+    let answered = first.contains_key("code") || first.contains_key("error");
+    if !answered && fragment.contains_key("error") {
+        return (fragment.clone(), fragment_counts, fragment);
     }
     (first, counts, fragment)
+}
+
+/// First values and counts of `application/x-www-form-urlencoded` pairs.
+fn read_params<'a>(
+    pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let mut first = Map::new();
+    let mut counts = Map::new();
+    for (k, v) in pairs {
+        let n = counts.get(k.as_ref()).and_then(Value::as_u64).unwrap_or(0) + 1;
+        counts.insert(k.to_string(), json!(n));
+        first.entry(k.to_string()).or_insert_with(|| json!(v));
+    }
+    (first, counts)
+}
+
+/// Redirect URIs made from a client's registered one by one change each, for the steps that
+/// test how a requested URI is compared (`${client.variant_uri.NAME}`). Built as text, so that
+/// no URL parser normalizes away the change under test. A name the registered URI has no
+/// counterpart of is absent, with the reason.
+struct UriVariants {
+    uris: Map<String, Value>,
+    absent: Vec<(&'static str, String)>,
+}
+
+/// `scheme://host[:port]path[?query]` of a URI, as written.
+struct UriParts<'a> {
+    scheme: &'a str,
+    host: &'a str,
+    port: Option<u16>,
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+impl<'a> UriParts<'a> {
+    fn split(uri: &'a str) -> Option<UriParts<'a>> {
+        let (scheme, rest) = uri.split_once("://")?;
+        let rest = rest.split('#').next().unwrap_or(rest);
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        if authority.is_empty() || authority.contains('@') {
+            return None;
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !p.contains(']') => (h, Some(p.parse().ok()?)),
+            _ => (authority, None),
+        };
+        let (path, query) = match tail.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (tail, None),
+        };
+        Some(UriParts {
+            scheme,
+            host,
+            port,
+            path,
+            query,
+        })
+    }
+
+    fn default_port(&self) -> Option<u16> {
+        match self.scheme.to_ascii_lowercase().as_str() {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        }
+    }
+
+    /// Another port than the one in effect.
+    fn other_port(&self) -> u16 {
+        match self.port.or(self.default_port()).unwrap_or(0) {
+            u16::MAX => u16::MAX - 1,
+            p => p + 1,
+        }
+    }
+
+    fn is_loopback_ip(&self) -> bool {
+        let bare = self.host.trim_start_matches('[').trim_end_matches(']');
+        bare.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    fn build(
+        &self,
+        scheme: &str,
+        host: &str,
+        port: Option<u16>,
+        path: &str,
+        query: Option<&str>,
+    ) -> String {
+        let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+        let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+        format!("{scheme}://{host}{port}{path}{query}")
+    }
+
+    fn with_path(&self, path: &str) -> String {
+        self.build(self.scheme, self.host, self.port, path, self.query)
+    }
+}
+
+impl UriVariants {
+    /// What each name stands for, in messages.
+    const NAMES: &'static [(&'static str, &'static str)] = &[
+        ("trailing_slash", "a trailing slash"),
+        ("extra_segment", "an extra path segment"),
+        ("suffix", "a suffix on the last path segment"),
+        ("query_appended", "a query parameter appended"),
+        ("upper_path", "its path in upper case"),
+        ("dot_segments", "dot segments in its path"),
+        ("encoded_char", "a percent-encoded character in its path"),
+        ("default_port", "an explicit default port"),
+        ("other_port", "another port"),
+        ("loopback_port", "another loopback port"),
+        ("loopback_path", "another loopback port and path"),
+        ("loopback_scheme", "another loopback port and scheme"),
+        (
+            "loopback_localhost",
+            "localhost for its loopback IP literal",
+        ),
+    ];
+
+    fn of(uri: &str) -> UriVariants {
+        let mut uris = Map::new();
+        let mut absent = Vec::new();
+        let Some(p) = UriParts::split(uri) else {
+            for (name, _) in Self::NAMES {
+                absent.push((*name, "it is not a URI with a host".to_string()));
+            }
+            return UriVariants { uris, absent };
+        };
+        let mut put = |name: &'static str, v: Result<String, &str>| match v {
+            Ok(u) => {
+                uris.insert(name.to_string(), json!(u));
+            }
+            Err(why) => absent.push((name, why.to_string())),
+        };
+        let path = if p.path.is_empty() { "/" } else { p.path };
+        let dir_end = path.rfind('/').map_or(0, |i| i + 1);
+        put("trailing_slash", Ok(p.with_path(&format!("{path}/"))));
+        put(
+            "extra_segment",
+            Ok(p.with_path(&format!("{}/extra", path.trim_end_matches('/')))),
+        );
+        put("suffix", Ok(p.with_path(&format!("{path}X"))));
+        let query = match p.query {
+            Some(q) if !q.is_empty() => format!("{q}&y=2"),
+            _ => "y=2".to_string(),
+        };
+        put(
+            "query_appended",
+            Ok(p.build(p.scheme, p.host, p.port, path, Some(&query))),
+        );
+        let upper = path.to_ascii_uppercase();
+        put(
+            "upper_path",
+            (upper != path)
+                .then(|| p.with_path(&upper))
+                .ok_or("its path has no lower-case letter"),
+        );
+        put(
+            "dot_segments",
+            Ok(p.with_path(&format!("{}x/../{}", &path[..dir_end], &path[dir_end..]))),
+        );
+        put(
+            "encoded_char",
+            path.char_indices()
+                .find(|(_, c)| c.is_ascii_alphanumeric())
+                .map(|(i, c)| {
+                    p.with_path(&format!(
+                        "{}%{:02X}{}",
+                        &path[..i],
+                        c as u32,
+                        &path[i + 1..]
+                    ))
+                })
+                .ok_or("its path has no letter or digit to encode"),
+        );
+        put(
+            "default_port",
+            match (p.port, p.default_port()) {
+                (None, Some(d)) => Ok(p.build(p.scheme, p.host, Some(d), path, p.query)),
+                (Some(_), _) => Err("its port is explicit"),
+                (None, None) => Err("its scheme has no default port"),
+            },
+        );
+        put(
+            "other_port",
+            Ok(p.build(p.scheme, p.host, Some(p.other_port()), path, p.query)),
+        );
+        let loopback = |v: String| {
+            if p.is_loopback_ip() {
+                Ok(v)
+            } else {
+                Err("it is not a loopback IP literal (127.0.0.1 or [::1])")
+            }
+        };
+        let other = Some(p.other_port());
+        put(
+            "loopback_port",
+            loopback(p.build(p.scheme, p.host, other, path, p.query)),
+        );
+        let elsewhere = if path == "/other" {
+            "/another"
+        } else {
+            "/other"
+        };
+        put(
+            "loopback_path",
+            loopback(p.build(p.scheme, p.host, other, elsewhere, p.query)),
+        );
+        let scheme = if p.scheme.eq_ignore_ascii_case("https") {
+            "http"
+        } else {
+            "https"
+        };
+        put(
+            "loopback_scheme",
+            loopback(p.build(scheme, p.host, other, path, p.query)),
+        );
+        put(
+            "loopback_localhost",
+            loopback(p.build(p.scheme, "localhost", other, path, p.query)),
+        );
+        UriVariants { uris, absent }
+    }
+
+    /// A step that asks for a variant the registered URI has none of tests nothing here.
+    fn applies(&self, step: &StepDef, kind: ClientKind, uri: &str) -> Result<(), StepError> {
+        let values = step.set.values().chain(step.add.iter().map(|[_, v]| v));
+        for v in values {
+            for path in crate::suite::vars::references(v).unwrap_or_default() {
+                let Some(name) = path.strip_prefix("client.variant_uri.") else {
+                    continue;
+                };
+                if let Some((_, why)) = self.absent.iter().find(|(n, _)| *n == name) {
+                    let what = Self::NAMES
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map_or(name, |(_, d)| d);
+                    return Err(StepError::NotApplicable(format!(
+                        "the {} client's redirect URI {uri} has no variant with {what}: {why}",
+                        kind.as_str()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn is_loopback_ip(u: &url::Url) -> bool {
@@ -291,4 +547,86 @@ fn registered(client: &Client, landed: &str) -> bool {
         .redirect_uris
         .iter()
         .any(|r| same_endpoint(landed, r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variant(uri: &str, name: &str) -> Option<String> {
+        UriVariants::of(uri)
+            .uris
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    #[test]
+    fn variants_change_one_thing_of_the_registered_uri() {
+        let uri = "http://127.0.0.1:50123/callback";
+        let cases = [
+            ("trailing_slash", "http://127.0.0.1:50123/callback/"),
+            ("extra_segment", "http://127.0.0.1:50123/callback/extra"),
+            ("suffix", "http://127.0.0.1:50123/callbackX"),
+            ("query_appended", "http://127.0.0.1:50123/callback?y=2"),
+            ("upper_path", "http://127.0.0.1:50123/CALLBACK"),
+            ("dot_segments", "http://127.0.0.1:50123/x/../callback"),
+            ("encoded_char", "http://127.0.0.1:50123/%63allback"),
+            ("loopback_port", "http://127.0.0.1:50124/callback"),
+            ("loopback_path", "http://127.0.0.1:50124/other"),
+            ("loopback_scheme", "https://127.0.0.1:50124/callback"),
+            ("loopback_localhost", "http://localhost:50124/callback"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(variant(uri, name).as_deref(), Some(want), "{name}");
+        }
+        assert_eq!(variant(uri, "default_port"), None);
+        let web = "https://client.example/cb?x=1";
+        assert_eq!(
+            variant(web, "default_port").as_deref(),
+            Some("https://client.example:443/cb?x=1")
+        );
+        assert_eq!(
+            variant(web, "other_port").as_deref(),
+            Some("https://client.example:444/cb?x=1")
+        );
+        assert_eq!(
+            variant(web, "query_appended").as_deref(),
+            Some("https://client.example/cb?x=1&y=2")
+        );
+        assert_eq!(
+            variant("http://[::1]:8080/", "loopback_port").as_deref(),
+            Some("http://[::1]:8081/")
+        );
+    }
+
+    #[test]
+    fn a_uri_without_a_counterpart_has_no_such_variant() {
+        for uri in ["http://localhost:3000/cb", "https://app.example/cb"] {
+            let v = UriVariants::of(uri);
+            assert!(!v.uris.contains_key("loopback_port"), "{uri}");
+            assert!(v.absent.iter().any(|(n, _)| *n == "loopback_port"));
+        }
+        let root = UriVariants::of("http://127.0.0.1:9/");
+        assert!(!root.uris.contains_key("upper_path"));
+        assert!(!root.uris.contains_key("encoded_char"));
+        assert!(root.uris.contains_key("loopback_port"));
+        assert!(UriVariants::of("myapp:/cb").uris.is_empty());
+    }
+
+    #[test]
+    fn an_error_in_the_fragment_is_the_response() {
+        let (params, counts, fragment) =
+            response_params("http://127.0.0.1:9/cb#error=unsupported_response_type&state=s");
+        assert_eq!(params["error"], "unsupported_response_type");
+        assert_eq!(counts["state"], 1);
+        assert_eq!(fragment["error"], "unsupported_response_type");
+        // Errors in both: the query is the response.
+        let (params, _, _) = response_params("http://127.0.0.1:9/cb?error=a#error=b");
+        assert_eq!(params["error"], "a");
+        // Tokens in the fragment are no error and no code of the query.
+        let (params, _, fragment) = response_params("http://127.0.0.1:9/cb#access_token=t");
+        assert!(params.is_empty());
+        assert_eq!(fragment["access_token"], "t");
+    }
 }

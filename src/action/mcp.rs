@@ -18,7 +18,7 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
     if step.find_refused_tool == Some(true) {
         return find_refused_tool(ctx, step, scope).await;
     }
-    let req = match build(ctx, step, scope, None) {
+    let mut req = match build(ctx, step, scope, None) {
         Ok(r) => r,
         Err(e) => {
             return StepResult {
@@ -37,7 +37,23 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
         }
         ctx.session.footprint.tool_call(&name);
     }
+    // As the scope probe does: a server before the stateless protocol may answer only inside a
+    // session.
+    let mut exchanges = Vec::new();
+    if step.open_session == Some(true) && !ctx.revision.is_stateless() {
+        match open_session(ctx, step, scope, &mut exchanges).await {
+            Ok(Some(id)) => req.headers.push(("Mcp-Session-Id".into(), id)),
+            Ok(None) => {}
+            Err(e) => {
+                return StepResult {
+                    exchanges,
+                    outcome: Err(e),
+                };
+            }
+        }
+    }
     let (ex, result) = ctx.http.send(&req).await;
+    exchanges.push(ex);
     let outcome = match result {
         Err(e) => Err(StepError::Http(e)),
         Ok(resp) => {
@@ -45,10 +61,7 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
             observe(step, resp, json)
         }
     };
-    StepResult {
-        exchanges: vec![ex],
-        outcome,
-    }
+    StepResult { exchanges, outcome }
 }
 
 /// How many tools the probe calls at most: a server with hundreds of tools is sampled, not

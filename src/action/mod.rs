@@ -36,6 +36,10 @@ pub enum StepError {
     /// Something the check needs cannot be had here (no client, no agent): `skip`.
     #[error("{0}")]
     Precondition(String),
+    /// This step has nothing to test here (a redirect-URI variant the client's URI has no
+    /// counterpart of): the check goes on without it, and says so.
+    #[error("{0}")]
+    NotApplicable(String),
 }
 
 #[derive(Clone)]
@@ -60,13 +64,22 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
         ActionKind::Http => http::run(ctx, step, scope).await,
         ActionKind::Mcp => mcp::run(ctx, step, scope).await,
         ActionKind::Authorize => authorize::run(ctx, step, scope).await,
-        ActionKind::Register => register::run(ctx, step).await,
+        ActionKind::Register => register::run(ctx, step, scope).await,
         ActionKind::Token | ActionKind::Revoke | ActionKind::Introspect => {
             token::run(ctx, step, scope).await
         }
         ActionKind::Wait => StepResult {
             exchanges: Vec::new(),
             outcome: wait(step, scope).await.map(|o| (o, None, Vec::new())),
+        },
+        // The loader puts the sequence's own steps in its place; one left means a check built
+        // in code skipped the loader.
+        ActionKind::Use => StepResult {
+            exchanges: Vec::new(),
+            outcome: Err(StepError::Precondition(
+                "a `use` step was not expanded: the check did not come from the suite loader"
+                    .into(),
+            )),
         },
     }
 }
@@ -95,6 +108,10 @@ pub fn describe(step: &StepDef, url: Option<&str>) -> Option<String> {
     }
     match step.action.get_ref() {
         ActionKind::Inspect => None,
+        ActionKind::Use => step
+            .sequence
+            .as_ref()
+            .map(|s| format!("the steps `{}`", s.get_ref())),
         ActionKind::Wait => Some(format!(
             "waiting {} s",
             step.seconds.as_deref().unwrap_or("0")
@@ -114,12 +131,17 @@ pub fn describe(step: &StepDef, url: Option<&str>) -> Option<String> {
             Some(format!("{method} {path}"))
         }
         ActionKind::Mcp => Some(mcp::describe(step)),
-        ActionKind::Register => Some(format!(
-            "the {} client's registration",
-            step.client
+        ActionKind::Register => {
+            let kind = step
+                .client
                 .unwrap_or(crate::session::ClientKind::Main)
-                .as_str()
-        )),
+                .as_str();
+            Some(if register::changes_metadata(step) {
+                format!("a registration like the {kind} client's, changed")
+            } else {
+                format!("the {kind} client's registration")
+            })
+        }
         ActionKind::Authorize | ActionKind::Token | ActionKind::Revoke | ActionKind::Introspect => {
             None
         }
@@ -136,6 +158,13 @@ fn inspect(step: &StepDef, scope: &Scope) -> Result<Observed, Missing> {
             .map_err(|e| format!("not a JWT: {e}"));
         return Ok(Observed {
             json,
+            ..Default::default()
+        });
+    }
+    if step.decode == Some(crate::suite::model::Decode::Base64) {
+        let decoded = crate::oauth::jwt::decoded_text(&text(&v));
+        return Ok(Observed {
+            json: Ok(serde_json::Value::String(decoded)),
             ..Default::default()
         });
     }

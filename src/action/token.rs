@@ -13,13 +13,15 @@
 use super::authorize::edit_params;
 use super::{ActionCtx, StepError, StepResult, observe_with_json, text};
 use crate::http::Request;
+use crate::runner::verdict::Level;
 use crate::session::{Client, ClientKind};
 use crate::suite::default_from;
+use crate::suite::expect::Finding;
 use crate::suite::model::{ActionKind, ClientAuth, StepDef};
 use crate::suite::vars::Scope;
 
 pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
-    let (req, kind, client) = match build(ctx, step, scope).await {
+    let (req, kind, client, resource, retry) = match build(ctx, step, scope).await {
         Ok(r) => r,
         Err(e) => {
             return StepResult {
@@ -33,6 +35,31 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
         ctx.session.footprint.token_request();
     }
     let (ex, result) = ctx.http.send(&req).await;
+    let mut exchanges = vec![ex];
+    let mut notes = Vec::new();
+    // HTTP Basic refused for want of `client_id` in the body: token.basic-supported grades that
+    // once; every other request is sent again with it, so that what it is about still runs.
+    let result = match (result, retry) {
+        (Ok(resp), Some(again)) if crate::session::refuses_client(&resp) => {
+            if grant {
+                ctx.session.footprint.token_request();
+            }
+            let (ex, result) = ctx.http.send(&again).await;
+            exchanges.push(ex);
+            if result
+                .as_ref()
+                .is_ok_and(|r| !crate::session::refuses_client(r))
+            {
+                ctx.session.learned_basic_wants_client_id();
+                notes.push(Finding {
+                    level: Level::Info,
+                    text: "HTTP Basic alone was refused as a failed client authentication and accepted with client_id in the body as well, so the run sends both (token.basic-supported grades Basic alone)".into(),
+                });
+            }
+            result
+        }
+        (result, _) => result,
+    };
     let outcome = match result {
         Err(e) => Err(StepError::Http(e)),
         Ok(resp) => {
@@ -44,39 +71,44 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
                     .token_response(resp.status, &doc, Some(&client));
             }
             observe_with_json(step, resp).map(|(mut seen, url, findings)| {
-                // Later steps (a refresh, a revocation) act as the same client.
-                seen.meta = serde_json::json!({"client_kind": kind});
-                (seen, url, findings)
+                // Later steps (a refresh, a revocation) act as the same client, and a refresh
+                // names the resource its grant was for.
+                seen.meta = serde_json::json!({"client_kind": kind, "resource": resource});
+                (seen, url, findings.into_iter().chain(notes).collect())
             })
         }
     };
-    StepResult {
-        exchanges: vec![ex],
-        outcome,
-    }
+    StepResult { exchanges, outcome }
 }
 
-/// The last character changed: the value keeps its shape and length.
+/// One character in the middle changed, keeping the value's shape and length. Not the last
+/// one: in base64 it often carries only spare bits, which a decoder ignores, so the "altered"
+/// value could be the same token. The first alphanumeric character from the middle on, so that
+/// separators (`.`, `:`, `/`) stay where they are.
 fn flipped(v: &str) -> String {
     let mut chars: Vec<char> = v.chars().collect();
-    if let Some(last) = chars.last_mut() {
-        *last = if *last == 'A' { 'B' } else { 'A' };
+    let middle = chars.len() / 2;
+    let at = (middle..chars.len())
+        .chain(0..middle)
+        .find(|&i| chars[i].is_ascii_alphanumeric())
+        .unwrap_or(middle);
+    if let Some(c) = chars.get_mut(at) {
+        *c = if *c == 'A' { 'B' } else { 'A' };
     }
     chars.into_iter().collect()
 }
 
-async fn build(
-    ctx: &ActionCtx<'_>,
-    step: &StepDef,
-    scope: &Scope,
-) -> Result<(Request, ClientKind, std::sync::Arc<Client>), StepError> {
+async fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Built, StepError> {
     let action = *step.action.get_ref();
     let endpoint_var = match action {
         ActionKind::Revoke => "as.revocation_endpoint",
         ActionKind::Introspect => "as.introspection_endpoint",
         _ => "as.token_endpoint",
     };
-    let endpoint = text(scope.require(endpoint_var)?);
+    let endpoint = match &step.url {
+        Some(u) => scope.interpolate(u)?,
+        None => text(scope.require(endpoint_var)?),
+    };
     let from = step.from.as_deref().unwrap_or(default_from(action));
     let kind = match step.client {
         Some(k) => k,
@@ -128,8 +160,15 @@ async fn build(
                         }
                     }
                 }
-                "refresh_token" if !given("refresh_token") => {
-                    params.push(("refresh_token".into(), require("json.refresh_token")?));
+                "refresh_token" => {
+                    if !given("refresh_token") {
+                        params.push(("refresh_token".into(), require("json.refresh_token")?));
+                    }
+                    // MCP clients name the resource in every token request, refreshes included:
+                    // the one the token being refreshed was asked for.
+                    if let Some(r) = get("meta.resource").or_else(|| ctx.session.resource.clone()) {
+                        params.push(("resource".into(), r));
+                    }
                 }
                 _ => {}
             }
@@ -149,6 +188,10 @@ async fn build(
             *value = flipped(value);
         }
     }
+    let resource = params
+        .iter()
+        .find(|(k, _)| k == "resource")
+        .map(|(_, v)| v.clone());
     let method = step.method.as_deref().unwrap_or("POST");
     let mut req = Request::form(method, &endpoint, headers, query, params);
     for (name, values) in &step.headers {
@@ -157,5 +200,50 @@ async fn build(
             req.headers.push((name.clone(), scope.interpolate(v)?));
         }
     }
-    Ok((req, kind, client))
+    // As the client registered with HTTP Basic, and not a request about client_id or about the
+    // header: the same request with client_id in the body as well, for a server that wants it
+    // (sent at once where the run already learned that).
+    let auth = step.auth.unwrap_or(ClientAuth::Registered);
+    let retry = (auth == ClientAuth::Registered
+        && client.basic_alone(auth)
+        && !step.omit.iter().any(|o| o == "client_id")
+        && !step
+            .headers
+            .keys()
+            .any(|h| h.eq_ignore_ascii_case("authorization")))
+    .then(|| client.with_body_client_id(&req))
+    .flatten();
+    let (req, retry) = match retry {
+        Some(with_id) if ctx.session.basic_wants_client_id() => (with_id, None),
+        retry => (req, retry),
+    };
+    Ok((req, kind, client, resource, retry))
+}
+
+/// A request ready to send: the client kind and client it acts as, the resource it names, and
+/// the same request with `client_id` in the body, to send when HTTP Basic alone is refused.
+type Built = (
+    Request,
+    ClientKind,
+    std::sync::Arc<Client>,
+    Option<String>,
+    Option<Request>,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::flipped;
+
+    #[test]
+    fn flips_a_character_in_the_middle() {
+        assert_eq!(flipped("abcdefgh"), "abcdAfgh");
+        assert_eq!(flipped("abcAefgh"), "abcAAfgh");
+        assert_eq!(flipped("abcdAfgh"), "abcdBfgh");
+        // Separators stay: the next alphanumeric character is changed.
+        assert_eq!(flipped("ab:/.efg"), "ab:/.Afg");
+        assert_eq!(flipped("ab.:"), "Ab.:");
+        assert_eq!(flipped(""), "");
+        // Nothing alphanumeric: the middle character all the same, so that the value changes.
+        assert_eq!(flipped("::"), ":A");
+    }
 }

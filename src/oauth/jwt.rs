@@ -17,6 +17,45 @@ const B64URL: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
+/// base64 with `+` and `/`, read as leniently as [`B64URL`].
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// How many layers of encoding [`decoded_text`] looks through (base64 of a JWT is two).
+const DECODE_DEPTH: usize = 2;
+
+/// What anyone holding `value` can read from it: each piece of it (split at `.` and whitespace,
+/// as a JWT is) that is base64url or base64, decoded, and the pieces of those decoded in turn,
+/// one per line. Pieces that decode to nothing readable still come out, as lossy UTF-8: only a
+/// search for a known string is meant to look at them.
+pub fn decoded_text(value: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut layer = vec![value.to_string()];
+    for _ in 0..DECODE_DEPTH {
+        let mut next = Vec::new();
+        for text in &layer {
+            for piece in text.split(|c: char| c == '.' || c.is_whitespace()) {
+                let piece = piece.trim_end_matches('=');
+                // Shorter than one base64 quantum: not worth a look, and not an encoding.
+                if piece.len() < 4 {
+                    continue;
+                }
+                if let Ok(bytes) = B64URL.decode(piece).or_else(|_| B64.decode(piece)) {
+                    next.push(String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+        }
+        out.extend(next.iter().cloned());
+        layer = next;
+    }
+    out.join("\n")
+}
+
 /// A decoded compact JWS.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Jwt {
@@ -148,6 +187,23 @@ mod tests {
     }
 
     #[test]
+    fn decoded_text_reads_through_base64_and_jwts() {
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let json = format!(r#"{{"cc":"{challenge}","n":"x"}}"#);
+        let url = B64URL.encode(&json);
+        let std = base64::engine::general_purpose::STANDARD.encode(&json);
+        let jwt = token(&json!({"alg": "none"}), &json!({"cc": challenge}), &[]);
+        let wrapped = base64::engine::general_purpose::STANDARD.encode(&jwt);
+        for encoded in [&url, &std, &jwt, &wrapped] {
+            assert!(decoded_text(encoded).contains(challenge), "{encoded}");
+        }
+        // Random codes decode to noise that does not contain it.
+        assert!(!decoded_text("Zm9vYmFyYmF6cXV4cXV1eA-_0123456789abcdefg").contains(challenge));
+        assert_eq!(decoded_text(""), "");
+        assert_eq!(decoded_text("a.b.c"), "");
+    }
+
+    #[test]
     fn never_panics_on_junk() {
         let samples = [
             "",
@@ -161,6 +217,7 @@ mod tests {
         ];
         for s in samples {
             let _ = inspect(s);
+            let _ = decoded_text(s);
         }
         // Every prefix of a real token, cut anywhere (also inside multi-byte characters).
         let t = token(

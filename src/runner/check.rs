@@ -140,7 +140,7 @@ async fn grade(
                 continue;
             }
         }
-        if let Some(why) = positive_control(ctx, &actx, step, &scope).await {
+        if let Some(why) = positive_control(ctx, &actx, check, step, &scope).await {
             return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
         }
         // Where approvals replace grants, an answer shared from another check is dead by now.
@@ -155,7 +155,13 @@ async fn grade(
                 share_keys.insert(name, key.clone());
             }
             ctx.shared
-                .get_or_run(key, action::run(&actx, step, &scope))
+                .get_or_run(
+                    &ctx.session,
+                    check.party,
+                    step,
+                    key,
+                    action::run(&actx, step, &scope),
+                )
                 .await
         } else {
             action::run(&actx, step, &scope).await
@@ -168,6 +174,13 @@ async fn grade(
             }
             Err(StepError::Precondition(why)) => {
                 return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
+            }
+            Err(StepError::NotApplicable(why)) => {
+                graded.notes.push(match action::describe(step, None) {
+                    Some(l) if check.steps.len() > 1 => format!("{l}: not run: {why}"),
+                    _ => format!("not run: {why}"),
+                });
+                continue;
             }
             Err(e) => return graded.stop(check, level, ctx.strict, Verdict::Error, e.to_string()),
         };
@@ -370,6 +383,7 @@ fn agent_stop(seen: &crate::suite::expect::Observed) -> Option<String> {
 async fn positive_control(
     ctx: &RunCtx,
     actx: &ActionCtx<'_>,
+    check: &Check,
     step: &StepDef,
     scope: &Scope,
 ) -> Option<String> {
@@ -385,7 +399,13 @@ async fn positive_control(
     let key = super::shared::key(&control, None);
     let result = ctx
         .shared
-        .get_or_run(key, action::run(actx, &control, scope))
+        .get_or_run(
+            &ctx.session,
+            check.party,
+            &control,
+            key,
+            action::run(actx, &control, scope),
+        )
         .await;
     let seen = match &result.outcome {
         Ok((seen, _, _)) => seen,

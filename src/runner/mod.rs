@@ -222,6 +222,14 @@ impl RunCtx {
         .map_err(SetupError::Client)?;
         session.tools =
             crate::session::ToolPolicy::new(settings.call_tools, settings.tools.clone());
+        // `run.given_clients`: the roles of clients registered beforehand (checks about clients
+        // the run registers itself do not apply to them).
+        if let Some(run) = found.vars.get_mut("run").and_then(|r| r.as_object_mut()) {
+            run.insert(
+                "given_clients".into(),
+                serde_json::json!(session.configured_roles()),
+            );
+        }
         let (preflight, grading) = crate::preflight::prepare(&http, &session, found).await;
         found.grade(grading.revision, grading.reason.clone());
         session.resource = resource_for(found, grading.revision);

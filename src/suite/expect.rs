@@ -148,7 +148,10 @@ pub fn evaluate(
             continue;
         }
         let v = seen.json.as_ref().ok().and_then(|doc| doc.pointer(pointer));
-        let label = if pointer.is_empty() {
+        let label = if pointer.is_empty() && seen.status.is_none() {
+            // An inspected value, not an answer.
+            "the value".to_string()
+        } else if pointer.is_empty() {
             "the JSON body".to_string()
         } else {
             format!("JSON {pointer}")

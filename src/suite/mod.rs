@@ -10,7 +10,7 @@ pub mod vars;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use model::{StepDef, SuiteFile};
+use model::{ActionKind, StepDef, SuiteFile};
 
 use crate::revision::{Revision, RevisionSet};
 use crate::runner::verdict::Level;
@@ -161,10 +161,18 @@ impl Suite {
     pub fn from_sources(
         sources: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Suite, LoadError> {
+        // Every file is parsed before any check is built: a check may use a sequence that
+        // another file defines.
+        let mut parsed = Vec::new();
+        for (file, text) in sources {
+            let suite = parse_file(&file, &text)?;
+            parsed.push((file, text, suite));
+        }
+        let sequences = sequences(&parsed)?;
         let mut checks = Vec::new();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        for (file, text) in sources {
-            for check in load_file(&file, &text)? {
+        for (file, text, suite) in parsed {
+            for check in load_checks(&file, &text, suite, &sequences)? {
                 if let Some(first) = seen.get(&check.id) {
                     let (line, column) = check_id_position(&text, &check.id);
                     return Err(SuiteError {
@@ -219,8 +227,8 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn load_file(file: &str, text: &str) -> Result<Vec<Check>, SuiteError> {
-    let parsed: SuiteFile = toml::from_str(text).map_err(|e| {
+fn parse_file(file: &str, text: &str) -> Result<SuiteFile, SuiteError> {
+    toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
         SuiteError {
             file: file.to_string(),
@@ -228,7 +236,198 @@ fn load_file(file: &str, text: &str) -> Result<Vec<Check>, SuiteError> {
             column,
             message: e.message().trim().to_string(),
         }
-    })?;
+    })
+}
+
+/// A named sequence's steps and where it is defined.
+struct Sequence {
+    steps: Vec<StepDef>,
+    /// The steps as written, for a `use` step whose `with` renames the variables they read.
+    raw: toml::Value,
+    source: String,
+}
+
+fn sequences(
+    parsed: &[(String, String, SuiteFile)],
+) -> Result<BTreeMap<String, Sequence>, SuiteError> {
+    let mut out: BTreeMap<String, Sequence> = BTreeMap::new();
+    for (file, text, suite) in parsed {
+        // The file parsed once already as a suite: as a plain table it parses too.
+        let raw: Vec<toml::Value> = if suite.sequence.is_empty() {
+            Vec::new()
+        } else {
+            text.parse::<toml::Table>()
+                .ok()
+                .and_then(|mut t| t.remove("sequence"))
+                .and_then(|v| match v {
+                    toml::Value::Array(a) => Some(a),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        for (i, seq) in suite.sequence.iter().enumerate() {
+            let name = seq.get_ref().name.get_ref();
+            let (line, column) = line_col(text, seq.get_ref().name.span().start);
+            let error = |message: String| SuiteError {
+                file: file.clone(),
+                line,
+                column,
+                message,
+            };
+            if let Some(first) = out.get(name) {
+                return Err(error(format!(
+                    "duplicate sequence `{name}` (first defined at {})",
+                    first.source
+                )));
+            }
+            let steps = &seq.get_ref().steps;
+            if steps.is_empty() {
+                return Err(error(format!("sequence `{name}` has no [[sequence.step]]")));
+            }
+            // One level only: a sequence that uses another would hide where a step comes from.
+            if steps.iter().any(|s| *s.action.get_ref() == ActionKind::Use) {
+                return Err(error(format!(
+                    "sequence `{name}` has a `use` step: sequences cannot use sequences"
+                )));
+            }
+            out.insert(
+                name.clone(),
+                Sequence {
+                    steps: steps.clone(),
+                    raw: raw
+                        .get(i)
+                        .and_then(|s| s.get("step"))
+                        .cloned()
+                        .unwrap_or(toml::Value::Array(Vec::new())),
+                    source: format!("{file}:{line}"),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The check's steps with each `use` step replaced by its sequence's steps.
+fn expand(
+    steps: Vec<StepDef>,
+    sequences: &BTreeMap<String, Sequence>,
+    file: &str,
+    text: &str,
+) -> Result<Vec<StepDef>, SuiteError> {
+    let mut out = Vec::with_capacity(steps.len());
+    for step in steps {
+        if *step.action.get_ref() != ActionKind::Use {
+            out.push(step);
+            continue;
+        }
+        let error = |at: usize, message: String| {
+            let (line, column) = line_col(text, at);
+            SuiteError {
+                file: file.to_string(),
+                line,
+                column,
+                message,
+            }
+        };
+        let Some(name) = &step.sequence else {
+            return Err(error(
+                step.action.span().start,
+                "a `use` step needs `sequence`: the name of a [[sequence]]".into(),
+            ));
+        };
+        let Some(seq) = sequences.get(name.get_ref()) else {
+            let known: Vec<&str> = sequences.keys().map(String::as_str).collect();
+            return Err(error(
+                name.span().start,
+                format!(
+                    "no sequence `{}` in the suite (known: {})",
+                    name.get_ref(),
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        };
+        let steps = if step.with.is_empty() {
+            seq.steps.clone()
+        } else {
+            let mut raw = seq.raw.clone();
+            for (from, to) in &step.with {
+                rename(&mut raw, from, to);
+            }
+            // Through TOML text again: the step types keep spans, which only a parser gives.
+            #[derive(serde::Deserialize)]
+            struct Steps {
+                step: Vec<StepDef>,
+            }
+            let mut table = toml::Table::new();
+            table.insert("step".into(), raw);
+            toml::to_string(&table)
+                .ok()
+                .and_then(|t| toml::from_str::<Steps>(&t).ok())
+                .map(|s| s.step)
+                .ok_or_else(|| {
+                    error(
+                        name.span().start,
+                        format!(
+                            "sequence `{}` cannot be read with {:?}",
+                            name.get_ref(),
+                            step.with
+                        ),
+                    )
+                })?
+        };
+        // `client` on the `use` step: the sequence acts as that client (a check whose flow
+        // belongs to another client than the main one).
+        out.extend(steps.into_iter().map(|mut s| {
+            let acts_as_client = matches!(
+                s.action.get_ref(),
+                ActionKind::Authorize | ActionKind::Token
+            );
+            if acts_as_client && s.client.is_none() {
+                s.client = step.client;
+            }
+            s
+        }));
+    }
+    Ok(out)
+}
+
+/// Renames the variable `from` to `to` wherever the steps read it: in `${from.…}`, and in the
+/// names of saved steps (`from = "tok"`, `when` paths such as `"tok.json.code"`).
+fn rename(v: &mut toml::Value, from: &str, to: &str) {
+    let renamed = |s: &str| -> String {
+        let s = s
+            .replace(&format!("${{{from}."), &format!("${{{to}."))
+            .replace(&format!("${{{from}}}"), &format!("${{{to}}}"));
+        match s.strip_prefix(from) {
+            Some("") => to.to_string(),
+            Some(rest) if rest.starts_with('.') => format!("{to}{rest}"),
+            _ => s,
+        }
+    };
+    match v {
+        toml::Value::String(s) => *s = renamed(s),
+        toml::Value::Array(items) => items.iter_mut().for_each(|i| rename(i, from, to)),
+        toml::Value::Table(t) => {
+            let old = std::mem::take(t);
+            for (k, mut item) in old {
+                rename(&mut item, from, to);
+                t.insert(renamed(&k), item);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn load_checks(
+    file: &str,
+    text: &str,
+    parsed: SuiteFile,
+    sequences: &BTreeMap<String, Sequence>,
+) -> Result<Vec<Check>, SuiteError> {
     let stem = Path::new(file)
         .file_stem()
         .and_then(|s| s.to_str())
@@ -239,7 +438,8 @@ fn load_file(file: &str, text: &str) -> Result<Vec<Check>, SuiteError> {
         .into_iter()
         .map(|spanned| {
             let span = spanned.span();
-            let def = spanned.into_inner();
+            let mut def = spanned.into_inner();
+            def.steps = expand(std::mem::take(&mut def.steps), sequences, file, text)?;
             let at = |needle: &str, message: String| {
                 // Point at the offending text inside this check when it can be found. toml's span
                 // of an array-of-tables element may cover only its header, so the region runs to
@@ -363,6 +563,84 @@ expect.json."/error" = { equals = "invalid_token" }
         let e = err(&GOOD.replace("action = \"http\"", "action = \"htp\""));
         assert!(e.starts_with("suites/x.toml:9:"), "{e}");
         assert!(e.contains("htp"), "{e}");
+    }
+
+    const SEQUENCE: &str = r#"
+[[sequence]]
+name = "twice"
+[[sequence.step]]
+action = "authorize"
+save = "again"
+expect.json."/outcome" = { equals = "code" }
+[[sequence.step]]
+action = "inspect"
+value = "${first.json}"
+"#;
+
+    #[test]
+    fn a_sequence_stands_in_for_its_steps() {
+        let use_it = GOOD.replace(
+            "[[check.step]]\naction = \"inspect\"",
+            "[[check.step]]\naction = \"use\"\nsequence = \"twice\"\nclient = \"second\"\n[[check.step]]\naction = \"inspect\"",
+        );
+        // Defined in another file: names are global to the suite.
+        let s = Suite::from_sources([
+            ("suites/x.toml".to_string(), use_it),
+            ("suites/y.toml".to_string(), SEQUENCE.to_string()),
+        ])
+        .unwrap();
+        let steps = &s.checks[0].steps;
+        let actions: Vec<&str> = steps.iter().map(|s| s.action.get_ref().as_str()).collect();
+        assert_eq!(actions, ["http", "authorize", "inspect", "inspect"]);
+        // The `use` step's client is the sequence's, where its steps act as a client.
+        assert_eq!(steps[1].client, Some(crate::session::ClientKind::Second));
+        assert_eq!(steps[2].client, None);
+    }
+
+    #[test]
+    fn with_renames_what_a_sequence_reads() {
+        let use_it = GOOD.replace(
+            "[[check.step]]\naction = \"inspect\"",
+            "[[check.step]]\naction = \"use\"\nsequence = \"twice\"\nwith = { first = \"renamed\" }\n[[check.step]]\naction = \"inspect\"",
+        );
+        // `renamed` is no step of the check: the renamed sequence reads it, and says so.
+        let e = err(&format!("{use_it}{SEQUENCE}"));
+        assert!(e.contains("unknown variable `renamed.json`"), "{e}");
+        let ok = use_it.replace("save = \"first\"", "save = \"renamed\"");
+        let ok = ok.replace("${first.json}\"\nexpect", "${renamed.json}\"\nexpect");
+        let s = load(&format!("{ok}{SEQUENCE}")).unwrap();
+        assert_eq!(
+            s.checks[0].steps[2].value.as_deref(),
+            Some("${renamed.json}")
+        );
+    }
+
+    #[test]
+    fn sequences_are_checked() {
+        let use_missing = GOOD.replace(
+            "[[check.step]]\naction = \"inspect\"",
+            "[[check.step]]\naction = \"use\"\nsequence = \"twise\"\n[[check.step]]\naction = \"inspect\"",
+        );
+        let e = err(&format!("{use_missing}{SEQUENCE}"));
+        assert!(e.starts_with("suites/x.toml:15:12:"), "{e}");
+        assert!(
+            e.contains("no sequence `twise` in the suite (known: twice)"),
+            "{e}"
+        );
+        let e = err(&format!("{SEQUENCE}{SEQUENCE}"));
+        assert!(e.contains("duplicate sequence `twice`"), "{e}");
+        let nested = SEQUENCE.replace(
+            "action = \"inspect\"\nvalue = \"${first.json}\"",
+            "action = \"use\"\nsequence = \"twice\"",
+        );
+        assert!(err(&nested).contains("sequences cannot use sequences"));
+        // A step of a sequence is validated where it is used, like the check's own.
+        let bad = SEQUENCE.replace("${first.json}", "${frist.json}");
+        let use_it = GOOD.replace(
+            "[[check.step]]\naction = \"inspect\"",
+            "[[check.step]]\naction = \"use\"\nsequence = \"twice\"\n[[check.step]]\naction = \"inspect\"",
+        );
+        assert!(err(&format!("{use_it}{bad}")).contains("unknown variable `frist.json`"));
     }
 
     #[test]

@@ -14,6 +14,21 @@ use crate::runner::verdict::Level;
 pub struct SuiteFile {
     #[serde(default)]
     pub check: Vec<Spanned<CheckDef>>,
+    #[serde(default)]
+    pub sequence: Vec<Spanned<SequenceDef>>,
+}
+
+/// Steps several checks begin the same way with (obtaining a refresh token, say), written once
+/// and named; a check's `action = "use"` step stands for them. Names are global to the suite.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SequenceDef {
+    pub name: Spanned<String>,
+    /// What the steps obtain, for whoever reads the suite.
+    #[serde(default)]
+    pub about: Option<String>,
+    #[serde(rename = "step")]
+    pub steps: Vec<StepDef>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -82,6 +97,9 @@ pub enum ActionKind {
     Introspect,
     /// No request: time passes (`seconds`, at most five minutes), for what only changes with it.
     Wait,
+    /// The steps of the `[[sequence]]` named by `sequence`, in their place; the loader expands it,
+    /// so no run ever sees one.
+    Use,
 }
 
 impl ActionKind {
@@ -96,6 +114,7 @@ impl ActionKind {
             ActionKind::Revoke => "revoke",
             ActionKind::Introspect => "introspect",
             ActionKind::Wait => "wait",
+            ActionKind::Use => "use",
         }
     }
 }
@@ -163,6 +182,7 @@ pub struct StepDef {
     // http and mcp
     #[serde(default)]
     pub method: Option<String>,
+    /// http, mcp: where the request goes; introspect: an endpoint the metadata does not name.
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default)]
@@ -205,6 +225,11 @@ pub struct StepDef {
     /// the `kid` a forged token copies).
     #[serde(default)]
     pub jwk: Option<String>,
+    /// mcp: first open a session the way a client does (`initialize`, then
+    /// `notifications/initialized` in the session the server names, with the same credential)
+    /// and send the request in it; before the stateless 2026-07-28 protocol only.
+    #[serde(default)]
+    pub open_session: Option<bool>,
     /// mcp: list the tools, call each with empty arguments, and observe the first refusal
     /// (401/403); `${name.json.tool}` is the refused tool. No refusal: the check skips.
     #[serde(default)]
@@ -213,11 +238,19 @@ pub struct StepDef {
     /// wait: how long, in seconds (a number, or a `${…}` variable holding one).
     #[serde(default)]
     pub seconds: Option<String>,
+    /// use: the name of the `[[sequence]]` whose steps go here.
+    #[serde(default)]
+    pub sequence: Option<Spanned<String>>,
+    /// use: variables the sequence reads under another name here (`{ tok = "moved" }`: where
+    /// the sequence reads `tok`, this check's `moved`).
+    #[serde(default)]
+    pub with: BTreeMap<String, String>,
 
     // inspect
     #[serde(default)]
     pub value: Option<String>,
-    /// inspect: decode `value` first; `jwt` observes `{header, payload}` of a JWT.
+    /// inspect: decode `value` first; `jwt` observes `{header, payload}` of a JWT, `base64` the
+    /// text inside a base64, base64url or JWT-encoded value.
     #[serde(default)]
     pub decode: Option<Decode>,
 
@@ -249,7 +282,7 @@ pub struct StepDef {
     /// token: how the client authenticates (default: as it registered).
     #[serde(default)]
     pub auth: Option<ClientAuth>,
-    /// token: parameters whose last character is changed before sending (tampering).
+    /// token: parameters with one character in the middle changed before sending (tampering).
     #[serde(default)]
     pub flip: Vec<String>,
     /// revoke, introspect: which token of the `from` step, `access_token` (default) or
@@ -278,6 +311,9 @@ impl StepDef {
             || self.method.is_some()
             || self.auth.is_some()
             || self.login == Some(false)
+            // A registration with metadata of its own.
+            || (*self.action.get_ref() == ActionKind::Register
+                && (self.json.is_some() || !self.headers.is_empty()))
     }
 
     /// A set-up step obtains what the check needs and says nothing about the requirement: an
@@ -346,6 +382,9 @@ impl Expect {
 #[serde(rename_all = "kebab-case")]
 pub enum Decode {
     Jwt,
+    /// The text `value` decodes to as base64 or base64url, piece by piece (a JWT's segments),
+    /// and what those pieces decode to in turn: what anyone holding the value can read from it.
+    Base64,
 }
 
 /// How a token request authenticates its client.

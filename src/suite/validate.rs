@@ -10,7 +10,7 @@ use super::{DISCOVERY_ROOTS, FLOW_ROOTS, SuiteError, parse_status_pattern, vars}
 /// Builds an error located at the first occurrence of a needle inside the current check.
 pub type At<'a> = dyn Fn(&str, String) -> SuiteError + 'a;
 
-use ActionKind::{Authorize, Http, Inspect, Introspect, Mcp, Register, Revoke, Token, Wait};
+use ActionKind::{Authorize, Http, Inspect, Introspect, Mcp, Register, Revoke, Token, Use, Wait};
 
 /// Actions that send a request with parameters of their own choosing.
 const REQUESTS: &[ActionKind] = &[Http, Mcp, Token, Revoke, Introspect];
@@ -23,14 +23,18 @@ const ENDPOINTS: &[ActionKind] = &[Token, Revoke, Introspect];
 /// `when`, `save`, `note`, `level`, `precondition`, `given`, `graded_by` and `expect` belong to
 /// every action.
 fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
-    let fields: [(&'static str, bool, &'static [ActionKind]); 34] = [
+    let fields: [(&'static str, bool, &'static [ActionKind]); 37] = [
         ("shared", s.shared, &[Authorize, Token, Http]),
         ("method", s.method.is_some(), REQUESTS),
-        ("url", s.url.is_some(), &[Http, Mcp]),
+        ("url", s.url.is_some(), &[Http, Mcp, Introspect]),
         ("query", !s.query.is_empty(), &[Http, Mcp]),
-        ("headers", !s.headers.is_empty(), REQUESTS),
+        (
+            "headers",
+            !s.headers.is_empty(),
+            &[Http, Mcp, Token, Revoke, Introspect, Register],
+        ),
         ("body", s.body.is_some(), &[Http]),
-        ("json", s.json.is_some(), &[Http]),
+        ("json", s.json.is_some(), &[Http, Register]),
         ("form", s.form.is_some(), &[Http]),
         ("follow", s.follow.is_some(), &[Http]),
         ("rpc", s.rpc.is_some(), &[Mcp]),
@@ -43,15 +47,20 @@ fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
         ("claims", !s.claims.is_empty(), &[Mcp]),
         ("jwk", s.jwk.is_some(), &[Mcp]),
         ("find_refused_tool", s.find_refused_tool.is_some(), &[Mcp]),
+        ("open_session", s.open_session.is_some(), &[Mcp]),
         ("value", s.value.is_some(), &[Inspect]),
         ("decode", s.decode.is_some(), &[Inspect]),
         (
             "client",
             s.client.is_some(),
-            &[Authorize, Token, Revoke, Introspect, Register],
+            &[Authorize, Token, Revoke, Introspect, Register, Use],
         ),
         ("set", !s.set.is_empty(), OAUTH),
-        ("omit", !s.omit.is_empty(), OAUTH),
+        (
+            "omit",
+            !s.omit.is_empty(),
+            &[Authorize, Token, Revoke, Introspect, Register],
+        ),
         ("add", !s.add.is_empty(), OAUTH),
         ("login", s.login.is_some(), &[Authorize]),
         ("unregistered", s.unregistered.is_some(), &[Authorize]),
@@ -62,6 +71,8 @@ fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
         ("token_type", s.token_type.is_some(), &[Revoke, Introspect]),
         ("control", s.control.is_some(), &[Authorize]),
         ("seconds", s.seconds.is_some(), &[Wait]),
+        ("sequence", s.sequence.is_some(), &[Use]),
+        ("with", !s.with.is_empty(), &[Use]),
     ];
     fields
         .into_iter()
@@ -171,6 +182,12 @@ fn step(
     let one_of = |fields: &[(&str, bool)]| fields.iter().filter(|(_, set)| *set).count() <= 1;
     if action == Http && s.url.is_none() {
         return Err(at("action", "an `http` step needs `url`".into()));
+    }
+    if action == Register && s.json.as_ref().is_some_and(|j| !j.is_table()) {
+        return Err(at(
+            "json",
+            "a `register` step's `json` is a table: the metadata members it sets".into(),
+        ));
     }
     if action == Inspect && s.value.is_none() {
         return Err(at("action", "an `inspect` step needs `value`".into()));
