@@ -273,9 +273,14 @@ fn a_missing_token_is_named_by_its_key() {
         assert_eq!(o.verdict, Verdict::Skip, "{id}: {}", o.message);
         assert!(o.message.contains(key), "{id}: {}", o.message);
     }
-    // Without `refresh` there is no refresh token to present.
+    // Without `refresh` there is no refresh token to present, and the skip names the key.
     let o = find("rs.refresh-token-rejected");
     assert_eq!(o.verdict, Verdict::Skip, "{}", o.message);
+    assert!(
+        o.message.contains("`refresh` under [tokens]"),
+        "{}",
+        o.message
+    );
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
