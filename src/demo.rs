@@ -68,7 +68,8 @@ pub fn default_spec(flaws: &[String]) -> Option<Revision> {
         .find_map(|f| FLAW_SPECS.iter().find(|(n, _)| n == f).map(|(_, r)| *r))
 }
 
-/// A recorded scenario: `fixtures/expected/<name>.toml`.
+/// A recorded scenario: `fixtures/expected/clean-<revision>.toml`, or one rebuilt from it and
+/// what a flaw or variant changes (`flaws.toml`, `variants.toml`).
 #[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expected {

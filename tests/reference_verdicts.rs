@@ -1,7 +1,11 @@
-//! The suite's own oracle: the reference server, clean under every revision and
-//! with each flaw switched on, must give exactly the verdicts recorded in fixtures/expected/.
+//! The suite's own oracle: the reference server, clean under every revision and with each flaw
+//! or legitimate variant switched on, must give exactly the verdicts recorded in
+//! fixtures/expected/: `clean-<revision>.toml` holds every check's verdict against the clean
+//! server, `flaws.toml` and `variants.toml` only what each scenario changes from the clean run of
+//! the revision it grades (the intent of the flaw, readable at a glance). Every verdict is still
+//! compared: a check whose verdict moves anywhere fails its scenario.
 //! Regenerate after an intended change with `MCP_CONFORM_BLESS=1 cargo test --test reference_verdicts`
-//! and review the diff.
+//! (a filter blesses only the scenarios it selects) and review the diff.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -64,10 +68,76 @@ fn scenarios() -> Vec<Scenario> {
     out
 }
 
-fn load(name: &str) -> Option<Expected> {
-    let text = std::fs::read_to_string(expected_dir().join(format!("{name}.toml"))).ok()?;
-    Some(toml::from_str(&text).unwrap_or_else(|e| panic!("fixtures/expected/{name}.toml: {e}")))
+/// What one flaw or variant changes: the revision its scenario grades, and the verdicts that
+/// differ from the clean run of that revision.
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct Delta {
+    spec: Revision,
+    #[serde(default)]
+    changes: BTreeMap<String, Verdict>,
 }
+
+/// `flaws.toml` or `variants.toml`: scenario name (without its `variant-` prefix) → delta.
+type Deltas = BTreeMap<String, Delta>;
+
+const FLAWS_FILE: &str = "flaws.toml";
+const VARIANTS_FILE: &str = "variants.toml";
+
+fn deltas_file(s: &Scenario) -> &'static str {
+    if s.variants.is_empty() {
+        FLAWS_FILE
+    } else {
+        VARIANTS_FILE
+    }
+}
+
+/// The key of a non-clean scenario in its deltas file.
+fn delta_key(s: &Scenario) -> String {
+    s.name
+        .strip_prefix("variant-")
+        .unwrap_or(&s.name)
+        .to_string()
+}
+
+fn load_clean(spec: Revision) -> Option<Expected> {
+    let name = format!("clean-{spec}.toml");
+    let text = std::fs::read_to_string(expected_dir().join(&name)).ok()?;
+    Some(toml::from_str(&text).unwrap_or_else(|e| panic!("fixtures/expected/{name}: {e}")))
+}
+
+fn load_deltas(file: &str) -> Deltas {
+    match std::fs::read_to_string(expected_dir().join(file)) {
+        Ok(text) => {
+            toml::from_str(&text).unwrap_or_else(|e| panic!("fixtures/expected/{file}: {e}"))
+        }
+        Err(_) => Deltas::new(),
+    }
+}
+
+/// The recorded verdicts of a scenario: the clean file, or the clean run of its revision with
+/// its recorded changes.
+fn load(s: &Scenario) -> Option<Expected> {
+    if s.flaws.is_empty() && s.variants.is_empty() {
+        return load_clean(s.spec?);
+    }
+    let delta = load_deltas(deltas_file(s)).remove(&delta_key(s))?;
+    let mut verdicts = load_clean(delta.spec)?.verdicts;
+    verdicts.extend(delta.changes);
+    Some(Expected {
+        spec: delta.spec,
+        flaws: s.flaws.clone(),
+        variants: s.variants.clone(),
+        verdicts,
+    })
+}
+
+/// Scenario results of a blessing run, written once every trial has finished (several scenarios
+/// share one file).
+static BLESSED: std::sync::Mutex<Vec<Blessed>> = std::sync::Mutex::new(Vec::new());
+
+/// One scenario's name, the revision it graded and its verdicts.
+type Blessed = (String, Revision, BTreeMap<String, Verdict>);
 
 fn run_scenario(s: &Scenario) -> Result<(), Failed> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -111,40 +181,22 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
         .collect();
     // The revision the run graded: the scenario's, or the one negotiated.
     let graded = s.spec.unwrap_or(run.discovery.revision);
-    let path = expected_dir().join(format!("{}.toml", s.name));
     if std::env::var_os("MCP_CONFORM_BLESS").is_some() {
-        let doc = Expected {
-            spec: graded,
-            flaws: s.flaws.clone(),
-            variants: s.variants.clone(),
-            verdicts: got,
-        };
-        let spec_arg = match s.spec {
-            Some(r) => format!(" --spec {r}"),
-            None => format!(" (negotiated: {graded})"),
-        };
-        let header = format!(
-            "# Expected verdicts of every check: demo{}{}{spec_arg}\n# Regenerate: MCP_CONFORM_BLESS=1 cargo test --test reference_verdicts\n",
-            s.flaws
-                .iter()
-                .map(|f| format!(" --flaw {f}"))
-                .collect::<String>(),
-            s.variants
-                .iter()
-                .map(|v| format!(" --variant {v}"))
-                .collect::<String>(),
-        );
-        let text = format!(
-            "{header}{}",
-            toml::to_string(&doc).map_err(|e| e.to_string())?
-        );
-        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        if let Ok(mut b) = BLESSED.lock() {
+            b.push((s.name.clone(), graded, got));
+        }
         return Ok(());
     }
-    let want = load(&s.name).ok_or_else(|| {
+    let path = expected_dir().join(if s.flaws.is_empty() && s.variants.is_empty() {
+        format!("clean-{graded}.toml")
+    } else {
+        format!("{} [{}]", deltas_file(s), delta_key(s))
+    });
+    let want = load(s).ok_or_else(|| {
         format!(
-            "{} is missing; run with MCP_CONFORM_BLESS=1 to record it",
-            path.display()
+            "{} has no record of scenario {}; run with MCP_CONFORM_BLESS=1 to record it",
+            path.display(),
+            s.name
         )
     })?;
     if want.spec != graded {
@@ -195,10 +247,11 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
 fn coverage() -> Result<(), Failed> {
     let suite = Suite::builtin().map_err(|e| e.to_string())?;
     let scenarios = scenarios();
-    let names: BTreeSet<String> = scenarios
+    let mut files: BTreeSet<String> = Revision::ALL
         .iter()
-        .map(|s| format!("{}.toml", s.name))
+        .map(|r| format!("clean-{r}.toml"))
         .collect();
+    files.extend([FLAWS_FILE.to_string(), VARIANTS_FILE.to_string()]);
     let mut problems = Vec::new();
     for entry in std::fs::read_dir(expected_dir()).map_err(|e| e.to_string())? {
         let file = entry
@@ -206,16 +259,29 @@ fn coverage() -> Result<(), Failed> {
             .file_name()
             .to_string_lossy()
             .into_owned();
-        if !names.contains(&file) {
+        if !files.contains(&file) {
             problems.push(format!(
-                "fixtures/expected/{file} belongs to no scenario (a removed flaw?)"
+                "fixtures/expected/{file} is no file of this test (clean-<revision>.toml, {FLAWS_FILE}, {VARIANTS_FILE})"
+            ));
+        }
+    }
+    for file in [FLAWS_FILE, VARIANTS_FILE] {
+        let keys: BTreeSet<String> = scenarios
+            .iter()
+            .filter(|s| !s.flaws.is_empty() || !s.variants.is_empty())
+            .filter(|s| deltas_file(s) == file)
+            .map(delta_key)
+            .collect();
+        for name in load_deltas(file).keys().filter(|k| !keys.contains(*k)) {
+            problems.push(format!(
+                "fixtures/expected/{file} records [{name}], which is no scenario (a removed flaw or variant?)"
             ));
         }
     }
     let mut killed: BTreeSet<String> = BTreeSet::new();
     for s in &scenarios {
-        let Some(e) = load(&s.name) else {
-            problems.push(format!("fixtures/expected/{}.toml is missing", s.name));
+        let Some(e) = load(s) else {
+            problems.push(format!("no record of scenario {}", s.name));
             continue;
         };
         if !s.variants.is_empty() {
@@ -250,9 +316,7 @@ fn coverage() -> Result<(), Failed> {
             }
             continue;
         }
-        let clean = load(&format!("clean-{}", e.spec))
-            .map(|c| c.verdicts)
-            .unwrap_or_default();
+        let clean = load_clean(e.spec).map(|c| c.verdicts).unwrap_or_default();
         let hits: Vec<&String> = e
             .verdicts
             .iter()
@@ -293,17 +357,98 @@ fn coverage() -> Result<(), Failed> {
     }
 }
 
+/// Writes what a blessing run found: the clean files whole, and each other scenario as its
+/// changes from the clean run of its revision. Scenarios a filter left out keep their record.
+fn write_blessed() -> Result<(), String> {
+    let results = std::mem::take(&mut *BLESSED.lock().map_err(|e| e.to_string())?);
+    let by_name: BTreeMap<&str, (Revision, &BTreeMap<String, Verdict>)> = results
+        .iter()
+        .map(|(n, r, v)| (n.as_str(), (*r, v)))
+        .collect();
+    let header = "# Regenerate: MCP_CONFORM_BLESS=1 cargo test --test reference_verdicts\n";
+    let mut clean: BTreeMap<Revision, BTreeMap<String, Verdict>> = BTreeMap::new();
+    for r in Revision::ALL {
+        if let Some((_, v)) = by_name.get(format!("clean-{r}").as_str()) {
+            let doc = Expected {
+                spec: r,
+                flaws: Vec::new(),
+                variants: Vec::new(),
+                verdicts: (*v).clone(),
+            };
+            let text = format!(
+                "# Expected verdicts of every check: demo --spec {r}\n{header}{}",
+                toml::to_string(&doc).map_err(|e| e.to_string())?
+            );
+            std::fs::write(expected_dir().join(format!("clean-{r}.toml")), text)
+                .map_err(|e| e.to_string())?;
+        }
+        if let Some(c) = load_clean(r) {
+            clean.insert(r, c.verdicts);
+        }
+    }
+    for (file, about) in [
+        (
+            FLAWS_FILE,
+            "# What each flaw of the reference server changes: the revision its scenario grades\n# (`demo --flaw NAME --spec SPEC`) and every verdict that differs from clean-SPEC.toml.\n",
+        ),
+        (
+            VARIANTS_FILE,
+            "# What each legitimate variant of the reference server changes: the revision its scenario\n# grades and every verdict that differs from clean-SPEC.toml (never a fail, warn or error).\n",
+        ),
+    ] {
+        let mut deltas = load_deltas(file);
+        for s in scenarios()
+            .iter()
+            .filter(|s| !s.flaws.is_empty() || !s.variants.is_empty())
+            .filter(|s| deltas_file(s) == file)
+        {
+            let Some((spec, got)) = by_name.get(s.name.as_str()) else {
+                continue;
+            };
+            let base = clean
+                .get(spec)
+                .ok_or_else(|| format!("no clean-{spec}.toml to record {} against", s.name))?;
+            let changes = got
+                .iter()
+                .filter(|(id, v)| base.get(*id) != Some(*v))
+                .map(|(id, v)| (id.clone(), *v))
+                .collect();
+            deltas.insert(
+                delta_key(s),
+                Delta {
+                    spec: *spec,
+                    changes,
+                },
+            );
+        }
+        let text = format!(
+            "{about}{header}{}",
+            toml::to_string(&deltas).map_err(|e| e.to_string())?
+        );
+        std::fs::write(expected_dir().join(file), text).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
+    let bless = std::env::var_os("MCP_CONFORM_BLESS").is_some();
     let mut trials: Vec<Trial> = scenarios()
         .into_iter()
         .map(|s| Trial::test(format!("scenario::{}", s.name), move || run_scenario(&s)))
         .collect();
-    if std::env::var_os("MCP_CONFORM_BLESS").is_none() {
+    if !bless {
         trials.push(Trial::test(
             "coverage::every_flaw_kills_and_every_check_is_killed",
             coverage,
         ));
     }
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    if bless && !conclusion.has_failed() {
+        if let Err(e) = write_blessed() {
+            eprintln!("blessing failed: {e}");
+            std::process::exit(101);
+        }
+    }
+    conclusion.exit();
 }
