@@ -456,25 +456,14 @@ fn given_tokens(
 
 /// `${env.NAME}` in a profile value, read from the environment (secrets stay out of the file).
 fn expand_env(value: &str, what: &str) -> Result<String, ConfigError> {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("${env.") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 6..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| ConfigError::Usage(format!("{what}: unterminated ${{env.…}}")))?;
-        let name = &after[..end];
-        let v = std::env::var(name).map_err(|_| {
-            ConfigError::Usage(format!(
-                "{what} reads the environment variable {name}, which is not set"
-            ))
-        })?;
-        out.push_str(&v);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    crate::agent::resolve_env(value).map_err(|e| match e {
+        crate::agent::EnvRef::Unterminated => {
+            ConfigError::Usage(format!("{what}: unterminated ${{env.…}}"))
+        }
+        crate::agent::EnvRef::Unset(name) => ConfigError::Usage(format!(
+            "{what} reads the environment variable {name}, which is not set"
+        )),
+    })
 }
 
 fn agent_config(mode: Option<Mode>, mut agent: AgentConfig) -> Result<AgentConfig, ConfigError> {

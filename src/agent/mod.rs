@@ -189,25 +189,39 @@ pub fn origin_of(url: &str) -> Option<String> {
         .filter(|o| o != "null")
 }
 
-/// Resolves `${env.NAME}` in a login-script value.
-pub fn expand_env(value: &str) -> Result<String, AgentError> {
+/// Why a `${env.NAME}` value cannot be read.
+#[derive(Debug)]
+pub enum EnvRef {
+    /// `${env.` without its `}`.
+    Unterminated,
+    /// The variable is not set.
+    Unset(String),
+}
+
+/// Resolves every `${env.NAME}` in a value from the environment (profile secrets and login
+/// scripts: secrets stay out of the file).
+pub fn resolve_env(value: &str) -> Result<String, EnvRef> {
     let mut out = String::new();
     let mut rest = value;
     while let Some(start) = rest.find("${env.") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 6..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| AgentError::Config(format!("unterminated ${{env.…}} in `{value}`")))?;
+        let end = after.find('}').ok_or(EnvRef::Unterminated)?;
         let name = &after[..end];
-        let v = std::env::var(name).map_err(|_| {
-            AgentError::Config(format!(
-                "the login script needs the environment variable {name}"
-            ))
-        })?;
+        let v = std::env::var(name).map_err(|_| EnvRef::Unset(name.to_string()))?;
         out.push_str(&v);
         rest = &after[end + 1..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Resolves `${env.NAME}` in a login-script value.
+pub fn expand_env(value: &str) -> Result<String, AgentError> {
+    resolve_env(value).map_err(|e| match e {
+        EnvRef::Unterminated => AgentError::Config(format!("unterminated ${{env.…}} in `{value}`")),
+        EnvRef::Unset(name) => AgentError::Config(format!(
+            "the login script needs the environment variable {name}"
+        )),
+    })
 }
