@@ -135,12 +135,56 @@ pub struct ClientArgs {
     )]
     pub access_token: Option<String>,
 
+    /// How the run gets the clients it was not given: cimd (URL clients whose client metadata
+    /// documents the tool serves), dcr (dynamic registration), static (only the clients given).
+    /// Default: cimd for 2026-07-28 where the server supports it, else dcr where it is offered,
+    /// else cimd
+    #[arg(long, value_name = "MODE", value_parser = parse_client_mode)]
+    pub client_mode: Option<crate::session::ClientMode>,
+
+    #[command(flatten, next_help_heading = "Client ID metadata documents")]
+    pub cimd: CimdArgs,
+
     /// How to get past login and consent: follow, form (login script in --config), command, interactive
     #[arg(long, value_name = "MODE", value_parser = parse_mode)]
     pub agent: Option<crate::agent::Mode>,
 
     #[command(flatten, next_help_heading = "Politeness and reach")]
     pub http: HttpArgs,
+}
+
+/// Where the tool serves client metadata documents for the authorization server to fetch.
+#[derive(Debug, Default, Args)]
+pub struct CimdArgs {
+    /// The public URL at which the document server is exposed (a tunnel or reverse proxy to
+    /// --cimd-listen), ending in `/`; default: its loopback address
+    #[arg(long, value_name = "URL")]
+    pub cimd_base_url: Option<String>,
+
+    /// Where the document server listens (default 127.0.0.1 on a free port)
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub cimd_listen: Option<String>,
+
+    /// Serve the documents over https with a certificate from a CA made for the run (written
+    /// to the report folder as cimd-ca.pem for the server under test to trust)
+    #[arg(long)]
+    pub cimd_https: bool,
+
+    /// With --cimd-https: sign with the CA kept in DIR (ca.pem, ca-key.pem; made there on
+    /// first use), so the server under test can trust it before the run
+    #[arg(long, value_name = "DIR")]
+    pub cimd_ca_dir: Option<std::path::PathBuf>,
+}
+
+fn parse_client_mode(s: &str) -> Result<crate::session::ClientMode, String> {
+    match s {
+        "cimd" => Ok(crate::session::ClientMode::Cimd),
+        "dcr" => Ok(crate::session::ClientMode::Dcr),
+        "static" => Ok(crate::session::ClientMode::Static),
+        other => Err(format!(
+            "unknown client mode {other:?}: cimd, dcr or static"
+        )),
+    }
 }
 
 /// How hard, and where, the tool may knock: rate limit, waiting out 429s, the hosts it may reach.

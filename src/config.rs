@@ -67,6 +67,25 @@ pub struct Profile {
     pub tokens: Option<GivenTokens>,
     #[serde(default)]
     pub agent: AgentConfig,
+    /// `[cimd]`: where the tool serves client metadata documents.
+    #[serde(default)]
+    pub cimd: ProfileCimd,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileCimd {
+    /// The public URL the document server is exposed at (`--cimd-base-url`).
+    pub base_url: Option<String>,
+    /// Where it listens (`--cimd-listen`).
+    pub listen: Option<String>,
+    /// Serve https with a CA made for the run (`--cimd-https`).
+    #[serde(default)]
+    pub https: bool,
+    /// Sign with the CA kept in this folder (`--cimd-ca-dir`).
+    pub ca_dir: Option<PathBuf>,
+    /// The shortest time the server keeps a fetched document whatever its headers say.
+    pub cache_floor_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -143,7 +162,7 @@ pub fn build(
     rs: Option<String>,
     as_url: Option<String>,
     client: ClientArgs,
-    profile: Profile,
+    mut profile: Profile,
     run: RunArgs,
 ) -> Result<RunConfig, ConfigError> {
     let rs_raw = rs.or(profile.target.rs).ok_or_else(|| {
@@ -211,6 +230,11 @@ pub fn build(
     }
     let mut harness = run.harness;
     harness.test_threads.get_or_insert(DEFAULT_THREADS);
+    let cimd = cimd_settings(&client.cimd, &profile.cimd, &run.report_dir)?;
+    let mut client = client;
+    if let Some(m) = client.client_mode.take() {
+        profile.client.mode = Some(m);
+    }
     let mode = client.agent;
     Ok(RunConfig {
         target: Target {
@@ -230,11 +254,60 @@ pub fn build(
             call_tools,
             tools: profile.target.tools,
             keep: run.keep,
+            cimd,
         },
         suite,
         harness,
         expect,
         dry_run: run.dry_run,
+    })
+}
+
+/// The document server: flags over `[cimd]`.
+fn cimd_settings(
+    args: &crate::cli::CimdArgs,
+    profile: &ProfileCimd,
+    report_dir: &Path,
+) -> Result<crate::cimd::Settings, ConfigError> {
+    let base_url = match args.cimd_base_url.as_ref().or(profile.base_url.as_ref()) {
+        Some(raw) => {
+            let mut u = parse_url("--cimd-base-url", raw)?;
+            if u.query().is_some() {
+                return Err(ConfigError::Usage(format!(
+                    "--cimd-base-url {raw:?} must not have a query: documents are served at paths below it"
+                )));
+            }
+            if !u.path().ends_with('/') {
+                let path = format!("{}/", u.path());
+                u.set_path(&path);
+            }
+            Some(u)
+        }
+        None => None,
+    };
+    let listen = match args.cimd_listen.as_ref().or(profile.listen.as_ref()) {
+        Some(raw) => Some(raw.parse().map_err(|_| {
+            ConfigError::Usage(format!(
+                "--cimd-listen {raw:?} is not an address and port such as 127.0.0.1:8443"
+            ))
+        })?),
+        None => None,
+    };
+    let ca_dir = args.cimd_ca_dir.clone().or(profile.ca_dir.clone());
+    let https = args.cimd_https || profile.https;
+    if ca_dir.is_some() && !https {
+        return Err(ConfigError::Usage(
+            "--cimd-ca-dir signs the https document server's certificate: add --cimd-https".into(),
+        ));
+    }
+    Ok(crate::cimd::Settings {
+        listen,
+        base_url,
+        https,
+        as_host: None,
+        ca_dir,
+        ca_out: Some(report_dir.join("cimd-ca.pem")),
+        cache_floor_secs: profile.cache_floor_secs,
     })
 }
 

@@ -54,6 +54,9 @@ pub const FLAW_SPECS: &[(&str, Revision)] = &[
     ("no-resource-metadata", Revision::R2025_06_18),
     ("no-registration-endpoint", Revision::R2025_06_18),
     ("legacy-endpoints-moved", Revision::R2025_03_26),
+    // A registered client lost: at 2026-07-28 the run's own clients are client metadata
+    // documents, so the ordinary flow that shows it is the registered one of 2025-11-25.
+    ("registered-client-lost", Revision::R2025_11_25),
     // Sessions exist only before the stateless 2026-07-28 protocol.
     ("session-substitutes-token", Revision::R2025_11_25),
     // RFC 9207 binds an AS that advertises iss, whatever the MCP revision; before 2026-07-28

@@ -6,6 +6,7 @@
 pub mod action;
 pub mod agent;
 pub mod app;
+pub mod cimd;
 pub mod cleanup;
 pub mod cli;
 pub mod compare;

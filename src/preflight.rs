@@ -250,6 +250,7 @@ async fn authorize(
         http,
         revision: found.revision,
         session,
+        check: "preflight",
     };
     let mut scope = Scope::new(Arc::new(found.vars.clone()));
     let result = action::run(&ctx, &auth_step, &scope).await;

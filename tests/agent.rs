@@ -243,8 +243,13 @@ fn an_error_page_for_a_fresh_client_is_the_servers_finding() {
         ..Default::default()
     };
     let profile = demo::profile().unwrap();
+    // The lost client is a registered one (a URL client would be fetched again).
     let settings = RunSettings {
         agent: profile.agent,
+        client: mcp_oauth_conform::session::ClientConfig {
+            mode: Some(mcp_oauth_conform::session::ClientMode::Dcr),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let run = rt().block_on(whole_suite(options, settings));

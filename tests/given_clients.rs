@@ -102,7 +102,9 @@ fn run(clients: Vec<ClientEntry>) -> runner::InProcessRun {
         .unwrap();
         let target = demo::target(&reference).unwrap();
         let settings = RunSettings {
+            // Only the clients given (no URL clients either): what a check lacks is named.
             client: ClientConfig {
+                mode: Some(mcp_oauth_conform::session::ClientMode::Static),
                 id: Some("conform-public".into()),
                 clients,
                 ..Default::default()

@@ -135,10 +135,16 @@ fn without_a_token_the_evidence_decides_and_says_why() {
             spec: None,
             other_resource: None,
         };
-        // No login script: the agent stops at the login page.
-        let out = runner::run_target(&target, runner::RunSettings::default(), &[], 1)
-            .await
-            .unwrap();
+        // No login script: the agent stops at the login page. Clients by registration, whose
+        // timing the preflight reports (at 2026-07-28 the default would be a URL client).
+        let settings = runner::RunSettings {
+            client: mcp_oauth_conform::session::ClientConfig {
+                mode: Some(mcp_oauth_conform::session::ClientMode::Dcr),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let out = runner::run_target(&target, settings, &[], 1).await.unwrap();
         reference.shutdown().await;
         out
     });

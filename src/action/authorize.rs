@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use super::{ActionCtx, StepError, StepResult};
 use crate::agent::{Run, origin_of};
 use crate::runner::verdict::Level;
-use crate::session::{Client, ClientKind};
+use crate::session::{Client, ClientKind, DocumentClient, DocumentError};
 use crate::suite::expect::{Finding, Observed};
 use crate::suite::model::StepDef;
 use crate::suite::vars::Scope;
@@ -70,11 +70,24 @@ async fn attempt(
 ) -> Result<(Observed, Option<String>, Vec<Finding>), StepError> {
     let endpoint = super::text(scope.require("as.authorization_endpoint")?);
     let kind = step.client.unwrap_or(ClientKind::Main);
-    let client = ctx
-        .session
-        .client(ctx.http, kind)
-        .await
-        .map_err(StepError::Precondition)?;
+    let document =
+        match step.document {
+            Some(case) => Some(ctx.session.document_client(ctx.check, case).map_err(
+                |e| match e {
+                    DocumentError::Unavailable(why) => StepError::Precondition(why),
+                    DocumentError::NotHere(why) => StepError::NotApplicable(why),
+                },
+            )?),
+            None => None,
+        };
+    let client = match &document {
+        Some(d) => d.client.clone(),
+        None => ctx
+            .session
+            .client(ctx.http, kind)
+            .await
+            .map_err(StepError::Precondition)?,
+    };
     let verifier = random_token(32);
     let pkce =
         json!({"verifier": verifier, "challenge": s256(&verifier), "verifier2": random_token(32)});
@@ -85,6 +98,20 @@ async fn attempt(
     let mut client_value = client.to_value();
     client_value["variant_uri"] = Value::Object(variants.uris);
     scope.set("client", client_value);
+    if let Some(d) = &document {
+        scope.set(
+            "document",
+            json!({
+                "url": d.placement.client_id,
+                "redirect_uri": client.redirect_uri(),
+                "later_redirect_uri": d.later_redirect_uri,
+            }),
+        );
+    }
+    let fetched_before = document
+        .as_ref()
+        .map(|d| fetch_log(ctx, d).len())
+        .unwrap_or(0);
     scope.set(
         "flow",
         json!({"scope": ctx.session.scope, "resource": ctx.session.resource}),
@@ -134,6 +161,17 @@ async fn attempt(
     let footprint = &ctx.session.footprint;
     let landing = match landing {
         Ok(l) => l,
+        // Waiting on a document the server is still fetching (a slow drip) is the answer the
+        // document's check grades, not a failure of the run.
+        Err(crate::agent::AgentError::Http(e @ crate::http::HttpError::Timeout { .. }))
+            if document.is_some() =>
+        {
+            footprint_timeout(ctx);
+            crate::agent::Landing {
+                stopped: Some(e.to_string()),
+                ..Default::default()
+            }
+        }
         Err(e) => {
             // The request went out (or a person's or program's browser was given it).
             footprint.authorizations(1);
@@ -201,8 +239,20 @@ async fn attempt(
             }
         }
         None if landing.login_page => "login",
+        None if landing.last.is_none() && document.is_some() => "timeout",
         None => "page",
     };
+    if let Some(d) = &document {
+        let log = fetch_log(ctx, d);
+        out.insert(
+            "document".into(),
+            observe_document(d, &log, fetched_before, &landing.exchanges),
+        );
+        exchanges.extend(log[fetched_before.min(log.len())..].iter().map(as_exchange));
+        if let Some(server) = &ctx.session.documents {
+            server.fix(&d.placement.id);
+        }
+    }
     out.insert("outcome".into(), json!(outcome));
     if let Some(why) = &landing.stopped {
         out.insert("stopped".into(), json!(why));
@@ -232,9 +282,113 @@ async fn attempt(
             .as_ref()
             .map(|r| String::from_utf8_lossy(&r.body).into_owned()),
         json: Ok(Value::Object(out)),
-        meta: json!({"client_kind": kind}),
+        meta: match &document {
+            Some(d) => json!({"client_kind": kind, "url_client": d.placement.client_id}),
+            None => json!({"client_kind": kind}),
+        },
     };
     Ok((seen, last.map(|r| r.url), findings))
+}
+
+fn footprint_timeout(ctx: &ActionCtx<'_>) {
+    ctx.session.footprint.authorizations(1);
+}
+
+/// Every fetch of a document (and of its redirect target) so far.
+fn fetch_log(ctx: &ActionCtx<'_>, d: &DocumentClient) -> Vec<crate::cimd::Fetch> {
+    ctx.session
+        .documents
+        .as_ref()
+        .map(|s| s.fetches_of(&d.placement.id))
+        .unwrap_or_default()
+}
+
+/// What the document server saw during this step: `fetches` (requests for the client_id
+/// URL), `target_fetches` (requests for the redirect target), `fetched_before` (earlier steps'),
+/// the log itself, and whether the pages the user agent was shown name the client_id's host and
+/// the redirect URI's host (`pages_shown`, `names_client_host`, `names_redirect_host`).
+fn observe_document(
+    d: &DocumentClient,
+    log: &[crate::cimd::Fetch],
+    before: usize,
+    seen: &[crate::http::Exchange],
+) -> Value {
+    let now = &log[before.min(log.len())..];
+    // host[:port]: the port is what tells the authorization server's own address apart.
+    let host_of = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .and_then(|u| {
+                let host = u.host_str()?.to_string();
+                Some(match u.port() {
+                    Some(p) => format!("{host}:{p}"),
+                    None => host,
+                })
+            })
+            .unwrap_or_default()
+    };
+    // The page the user decided on: the last one shown. The authorization server's own
+    // address is taken out first, since on loopback it shares its host with the tool's listeners.
+    let pages: Vec<&str> = seen
+        .iter()
+        .filter_map(|x| x.response.as_ref())
+        .filter(|r| r.status == 200 && r.body.contains('<'))
+        .map(|r| r.body.as_str())
+        .collect();
+    let own = seen
+        .first()
+        .map(|x| host_of(&x.request.url))
+        .unwrap_or_default();
+    let last = pages
+        .last()
+        .map(|p| {
+            if own.is_empty() {
+                p.to_string()
+            } else {
+                p.replace(&own, "")
+            }
+        })
+        .unwrap_or_default();
+    let client_host = host_of(&d.placement.client_id);
+    let redirect_host = host_of(d.client.redirect_uri());
+    let names = |authority: &str| {
+        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+        !host.is_empty() && last.contains(host)
+    };
+    json!({
+        "url": d.placement.client_id,
+        "fetches": now.iter().filter(|f| !f.at_target).count(),
+        "target_fetches": now.iter().filter(|f| f.at_target).count(),
+        "fetched_before": before,
+        "log": now,
+        "pages_shown": pages.len(),
+        "last_page_has_form": last.contains("<form"),
+        "client_host": client_host,
+        "redirect_host": redirect_host,
+        "names_client_host": names(&client_host),
+        "names_redirect_host": names(&redirect_host),
+    })
+}
+
+/// A fetch the authorization server made, as evidence beside the step's own requests.
+fn as_exchange(f: &crate::cimd::Fetch) -> crate::http::Exchange {
+    use crate::http::exchange::{RequestRecord, ResponseRecord};
+    crate::http::Exchange {
+        request: RequestRecord {
+            method: f.method.clone(),
+            url: format!("(fetched by the authorization server) {}", f.url),
+            headers: f.headers.clone(),
+            body: None,
+        },
+        response: Some(ResponseRecord {
+            status: f.status,
+            headers: f.response_headers.clone(),
+            body: f.body.clone(),
+            body_truncated: f.body.len() < f.body_len,
+        }),
+        error: None,
+        elapsed_ms: 0,
+    }
 }
 
 /// Forms the browser submitted in one authorization: it submits one after every page (an

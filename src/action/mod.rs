@@ -21,6 +21,8 @@ pub struct ActionCtx<'a> {
     pub http: &'a HttpClient,
     pub revision: Revision,
     pub session: &'a crate::session::Session,
+    /// The check the step belongs to (documents a check hosts are its own).
+    pub check: &'a str,
 }
 
 #[derive(Clone, Debug, thiserror::Error)]

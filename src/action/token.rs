@@ -121,11 +121,19 @@ async fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Bui
         .and_then(|v| serde_json::from_value::<ClientKind>(v.clone()).ok())
         .unwrap_or(ClientKind::Main),
     };
-    let client = ctx
-        .session
-        .client(ctx.http, kind)
-        .await
-        .map_err(StepError::Precondition)?;
+    // A URL client (a document a check hosted) is the client of the authorization it follows.
+    let url_client = (step.client.is_none())
+        .then(|| scope.get(&format!("{from}.meta.url_client")))
+        .flatten()
+        .and_then(|v| v.as_str().and_then(|id| ctx.session.url_client(id)));
+    let client = match url_client {
+        Some(c) => c,
+        None => ctx
+            .session
+            .client(ctx.http, kind)
+            .await
+            .map_err(StepError::Precondition)?,
+    };
     let mut scope = scope.clone();
     scope.set("client", client.to_value());
     let get = |path: &str| scope.get(&format!("{from}.{path}")).map(text);

@@ -83,7 +83,8 @@ pub async fn browse(run: &Run<'_>, script: &[LoginStep]) -> Result<Landing, Agen
         else {
             landing.stopped = Some(format!(
                 "no login step matches the page {} ({})",
-                req.url, resp.status
+                crate::http::without_query(&req.url),
+                resp.status
             ));
             landing.last = Some(resp);
             return Ok(landing);

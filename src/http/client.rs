@@ -259,6 +259,11 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
+    /// How long the run waits for any one answer.
+    pub fn timeout(&self) -> std::time::Duration {
+        self.settings.timeout
+    }
+
     pub fn new(settings: HttpSettings, redactor: Arc<Redactor>) -> Result<Self, HttpError> {
         // reqwest is built without a default crypto provider; installing ring twice is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -129,6 +129,7 @@ async fn grade(
         http: &ctx.http,
         revision: ctx.revision,
         session: &ctx.session,
+        check: &check.id,
     };
     let mut graded = Graded::default();
     let mut ran = 0usize;
@@ -356,7 +357,13 @@ fn ordinary_flow_refused(ctx: &RunCtx, check: &Check) -> Option<String> {
         .steps
         .iter()
         .any(|s| authorizes(s) && s.precondition == Some(false));
-    if !needs_code || grades_it {
+    // A check whose clients are all its own documents does not use the ordinary client: its
+    // positive control (a valid document) tells whether it can run.
+    let ordinary_client = check
+        .steps
+        .iter()
+        .any(|s| authorizes(s) && s.login != Some(false) && s.document.is_none());
+    if !ordinary_client || grades_it {
         return None;
     }
     let why = p
@@ -395,7 +402,15 @@ async fn positive_control(
         return None;
     }
     let kind = step.client.unwrap_or(crate::session::ClientKind::Main);
-    let control = control_step(kind)?;
+    // A document case is controlled by a valid document: the same kind of URL client, fetched
+    // from the same server, reaches a code.
+    let control = match step.document {
+        Some(_) => {
+            StepDef::internal("action = \"authorize\"\nshared = true\ndocument = \"valid\"\n")
+                .ok()?
+        }
+        None => control_step(kind)?,
+    };
     let key = super::shared::key(&control, None);
     let result = ctx
         .shared
@@ -424,10 +439,23 @@ async fn positive_control(
     let stop = agent_stop(seen)
         .map(|w| format!(": {w}"))
         .unwrap_or_default();
-    let detail = format!(
-        "positive control failed: the unaltered authorization request of the {} client ended in `{outcome}`{stop}, not a code, so a refusal here would prove nothing",
-        kind.as_str()
+    let who = match step.document {
+        Some(_) => "a URL client with a valid client metadata document".to_string(),
+        None => format!("the {} client", kind.as_str()),
+    };
+    let mut detail = format!(
+        "positive control failed: the unaltered authorization request of {who} ended in `{outcome}`{stop}, not a code, so a refusal here would prove nothing"
     );
+    if step.document.is_some() && outcome != "login" {
+        let base = ctx
+            .vars
+            .pointer("/run/cimd_base_url")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("its loopback address");
+        detail.push_str(&format!(
+            "; the server may not support client ID metadata documents (cimd.accepts-url-client grades that), or cannot fetch them from the tool at {base}: serve them over https (--cimd-https, trusting the CA the run writes) or at a public URL (--cimd-base-url), as the README's CIMD section shows"
+        ));
+    }
     Some(if outcome == "login" {
         login_skip(ctx, detail)
     } else {

@@ -127,6 +127,8 @@ pub struct RunSettings {
     pub tools: Vec<crate::session::NamedTool>,
     /// Leave what the run created (clients, tokens) on the server: no clean-up (`--keep`).
     pub keep: bool,
+    /// Where the client metadata document server listens and is reached.
+    pub cimd: crate::cimd::Settings,
 }
 
 impl RunSettings {
@@ -210,6 +212,7 @@ impl RunCtx {
             config: settings.agent.clone(),
             callback: Some(callback.clone()),
         };
+        let documents = start_documents(&http, found, settings).await?;
         // The preflight's authorization goes by the provisional revision (chosen, or the
         // evidence's); the checks' by the one graded.
         let mut session = crate::session::Session::new(
@@ -218,6 +221,8 @@ impl RunCtx {
             &settings.client,
             &found.vars,
             resource_for(found, found.revision),
+            found.revision,
+            documents,
         )
         .map_err(SetupError::Client)?;
         session.tools =
@@ -314,6 +319,41 @@ impl RunCtx {
         notes.extend(self.schedule.note.clone());
         notes
     }
+}
+
+/// The client metadata document server. When the authorization server is on this machine it
+/// also listens on loopback addresses that are not the server's own (special-address cases).
+/// Its `as_host`, `drip` and recorded base URL come from the run.
+async fn start_documents(
+    http: &HttpClient,
+    found: &mut crate::discovery::Discovery,
+    settings: &RunSettings,
+) -> Result<Option<Arc<crate::cimd::DocumentServer>>, SetupError> {
+    let mut cimd = settings.cimd.clone();
+    cimd.as_host = found
+        .vars
+        .pointer("/as/authorization_endpoint")
+        .or_else(|| found.vars.pointer("/as/issuer"))
+        .and_then(serde_json::Value::as_str)
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(str::to_string))
+        .filter(|h| crate::cimd::cases::is_loopback_host(h));
+    // A slow drip outlasts the run's wait for any answer three times over.
+    let drip = http.timeout() * 3;
+    let server = crate::cimd::DocumentServer::start(&cimd, drip)
+        .await
+        .map_err(|e| SetupError::Client(e.to_string()))?;
+    if let Some(run) = found.vars.get_mut("run").and_then(|r| r.as_object_mut()) {
+        run.insert(
+            "cimd_base_url".into(),
+            serde_json::json!(server.base().as_str()),
+        );
+        run.insert(
+            "cimd_cache_floor_secs".into(),
+            serde_json::json!(cimd.cache_floor_secs.unwrap_or(0)),
+        );
+    }
+    Ok(Some(Arc::new(server)))
 }
 
 /// MCP clients send the canonical server URI as `resource` from 2025-06-18 on.

@@ -71,6 +71,7 @@ pub async fn detect(
         http,
         revision,
         session,
+        check: "schedule",
     };
     let mut scope = Scope::new(Arc::new(vars.clone()));
     let mut codes = Vec::new();

@@ -200,7 +200,14 @@ pub fn key(step: &StepDef, from_key: Option<&str>) -> String {
         (
             action,
             client,
-            (&step.set, &step.omit, &step.add, step.login, &step.grant),
+            (
+                &step.set,
+                &step.omit,
+                &step.add,
+                step.login,
+                &step.grant,
+                step.document
+            ),
             from_key,
             (&step.method, &step.url, &step.query, &step.headers),
             (

@@ -13,6 +13,10 @@ use crate::agent::CallbackListener;
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
+    /// How the run gets its clients: `cimd` (URL clients whose metadata documents the tool
+    /// serves), `dcr` (dynamic registration) or `static` (only the clients given). Default: CIMD
+    /// for 2026-07-28 where the server supports it, else DCR where it is offered, else CIMD.
+    pub mode: Option<ClientMode>,
     pub id: Option<String>,
     /// Prefer `secret_env` in files kept in version control.
     pub secret: Option<String>,
@@ -33,6 +37,44 @@ pub struct ClientConfig {
     /// authorization server no authorization, token or registration request.
     #[serde(skip)]
     pub tokens: Option<GivenTokens>,
+}
+
+/// How the run obtains the clients it was not given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientMode {
+    Cimd,
+    Dcr,
+    Static,
+}
+
+impl ClientMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientMode::Cimd => "cimd",
+            ClientMode::Dcr => "dcr",
+            ClientMode::Static => "static",
+        }
+    }
+
+    /// The mode a run uses: the one chosen, else CIMD for 2026-07-28 (which deprecates dynamic
+    /// registration) where the server advertises it, else DCR where a registration endpoint is
+    /// advertised, else CIMD (a server may support it without saying so).
+    pub fn resolve(
+        chosen: Option<ClientMode>,
+        revision: crate::revision::Revision,
+        cimd_advertised: bool,
+        dcr_offered: bool,
+    ) -> ClientMode {
+        match chosen {
+            Some(m) => m,
+            None if cimd_advertised && revision >= crate::revision::Revision::R2026_07_28 => {
+                ClientMode::Cimd
+            }
+            None if dcr_offered => ClientMode::Dcr,
+            None => ClientMode::Cimd,
+        }
+    }
 }
 
 /// `[[clients]]` of a target profile: a client registered beforehand, for one role (the kinds
@@ -232,5 +274,19 @@ mod tests {
         ] {
             assert_eq!(with_tool_port(kept, p), kept);
         }
+    }
+
+    #[test]
+    fn client_mode_follows_revision_and_what_the_server_offers() {
+        use crate::revision::Revision::{R2025_11_25, R2026_07_28};
+        let r = ClientMode::resolve;
+        assert_eq!(r(None, R2026_07_28, true, true), ClientMode::Cimd);
+        assert_eq!(r(None, R2025_11_25, true, true), ClientMode::Dcr);
+        assert_eq!(r(None, R2026_07_28, false, true), ClientMode::Dcr);
+        assert_eq!(r(None, R2025_11_25, false, false), ClientMode::Cimd);
+        assert_eq!(
+            r(Some(ClientMode::Static), R2026_07_28, true, true),
+            ClientMode::Static
+        );
     }
 }

@@ -14,12 +14,14 @@ use crate::http::{Exchange, HttpClient, Request, Response};
 use crate::suite::model::ClientAuth;
 
 mod client;
+mod documents;
 mod given;
 mod tools;
 
 use client::Shape;
 pub use client::{Client, ClientKind, Registration, refuses_client};
-pub use given::{ClientConfig, ClientEntry, GivenTokens};
+pub use documents::{DocumentClient, DocumentError};
+pub use given::{ClientConfig, ClientEntry, ClientMode, GivenTokens};
 use given::{configured_clients, role_hint};
 pub use tools::{CallTools, NamedTool, ToolPolicy};
 
@@ -52,6 +54,15 @@ pub struct Session {
     /// What a `revoker` is where public clients cannot revoke: chosen once ([`Session::revoker`]).
     revoker: OnceCell<ClientKind>,
     registrations: BTreeMap<Shape, OnceCell<Result<Arc<Registration>, String>>>,
+    /// How clients the run was not given are obtained.
+    pub mode: ClientMode,
+    /// The tool's client metadata document server (URL clients).
+    pub documents: Option<Arc<crate::cimd::DocumentServer>>,
+    /// The URL clients of `mode = cimd`, one per shape, made on first use.
+    url_clients: BTreeMap<Shape, OnceCell<Result<Arc<Client>, String>>>,
+    /// The documents checks asked for, per check and case, and every URL client by client_id.
+    case_documents: Mutex<BTreeMap<(String, crate::suite::model::DocumentCase), DocumentClient>>,
+    by_client_id: Mutex<BTreeMap<String, Arc<Client>>>,
     /// The server's answer to a registration it refused, for the check that grades registration.
     refused: Mutex<BTreeMap<Shape, (Exchange, Response)>>,
     exchanges: Mutex<Vec<Exchange>>,
@@ -64,6 +75,8 @@ impl Session {
         config: &ClientConfig,
         vars: &Value,
         resource: Option<String>,
+        revision: crate::revision::Revision,
+        documents: Option<Arc<crate::cimd::DocumentServer>>,
     ) -> Result<Session, String> {
         let registration_endpoint = vars
             .pointer("/as/registration_endpoint")
@@ -99,6 +112,20 @@ impl Session {
         .into_iter()
         .map(|k| (k, OnceCell::new()))
         .collect();
+        let cimd_advertised = vars
+            .pointer("/as/client_id_metadata_document_supported")
+            .and_then(Value::as_bool)
+            == Some(true);
+        let mode = ClientMode::resolve(
+            config.mode,
+            revision,
+            cimd_advertised,
+            registration_endpoint.is_some(),
+        );
+        let url_clients = [Shape::Main, Shape::Second, Shape::Web]
+            .into_iter()
+            .map(|k| (k, OnceCell::new()))
+            .collect();
         Ok(Session {
             agent,
             tools: ToolPolicy::default(),
@@ -116,6 +143,11 @@ impl Session {
             revocation_post,
             revoker: OnceCell::new(),
             registrations,
+            mode,
+            documents,
+            url_clients,
+            case_documents: Mutex::new(BTreeMap::new()),
+            by_client_id: Mutex::new(BTreeMap::new()),
             refused: Mutex::new(BTreeMap::new()),
             exchanges: Mutex::new(Vec::new()),
         })
@@ -141,6 +173,22 @@ impl Session {
         let kind = self.resolve(kind);
         if let Some(c) = self.configured_for(kind) {
             return Ok(Arc::new(c));
+        }
+        match self.mode {
+            // Documents describe public clients only: a confidential one is still registered
+            // where registration is offered.
+            ClientMode::Cimd if documents::describes(kind) => {
+                return self.url_client_of(kind).await;
+            }
+            ClientMode::Cimd => {}
+            ClientMode::Static => {
+                return Err(format!(
+                    "needs a {} client: this run uses only the clients it was given (client mode `static`); {}",
+                    kind.as_str(),
+                    role_hint(kind)
+                ));
+            }
+            ClientMode::Dcr => {}
         }
         let reg = self.registration(http, kind).await?;
         let mut client = Client {

@@ -29,6 +29,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("suites/scope.toml", include_str!("../../suites/scope.toml")),
     ("suites/authz.toml", include_str!("../../suites/authz.toml")),
     ("suites/dcr.toml", include_str!("../../suites/dcr.toml")),
+    ("suites/cimd.toml", include_str!("../../suites/cimd.toml")),
     ("suites/fuzz.toml", include_str!("../../suites/fuzz.toml")),
     ("suites/pkce.toml", include_str!("../../suites/pkce.toml")),
     (
@@ -73,7 +74,7 @@ pub const DISCOVERY_ROOTS: &[&str] = &[
 /// values (`pkce.verifier`, `pkce.challenge`, `pkce.verifier2`) and the client it uses
 /// (`client.client_id`, `client.redirect_uri`, …), and the flow's defaults (`flow.scope`,
 /// `flow.resource`).
-pub const FLOW_ROOTS: &[&str] = &["pkce", "client", "flow"];
+pub const FLOW_ROOTS: &[&str] = &["pkce", "client", "flow", "document"];
 
 #[derive(Clone, Debug)]
 pub struct Check {

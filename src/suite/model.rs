@@ -267,6 +267,11 @@ pub struct StepDef {
     /// Parameters appended after all others, duplicates included: `[["redirect_uri", "…"]]`.
     #[serde(default)]
     pub add: Vec<[String; 2]>,
+    /// authorize: the client is a URL client whose client ID metadata document the tool serves,
+    /// answering the authorization server's fetches as the case says (one document per case and
+    /// check: a second step naming the same case reads the same document and its fetch log).
+    #[serde(default)]
+    pub document: Option<DocumentCase>,
     /// authorize: may the user agent log in and consent (default true)?
     #[serde(default)]
     pub login: Option<bool>,
@@ -311,6 +316,7 @@ impl StepDef {
             || self.method.is_some()
             || self.auth.is_some()
             || self.login == Some(false)
+            || self.document.is_some_and(|d| d != DocumentCase::Valid)
             // A registration with metadata of its own.
             || (*self.action.get_ref() == ActionKind::Register
                 && (self.json.is_some() || !self.headers.is_empty()))
@@ -375,6 +381,85 @@ impl Expect {
             && self.jwks_public.is_none()
             && self.no_redirect_to.is_none()
             && self.any_of.is_empty()
+    }
+}
+
+/// How the tool's document server answers the fetches of one client ID metadata document.
+/// `url-*` and `special-*` cases change the client_id URL itself (the document there claims
+/// that exact URL), so that only the URL's shape or host can be the reason for a refusal.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocumentCase {
+    /// A complete, valid document: client_id, client_name, redirect_uris, grant_types,
+    /// response_types, token_endpoint_auth_method `none`.
+    Valid,
+    /// `client_id` is the URL with a trailing slash.
+    MismatchTrailingSlash,
+    /// `client_id` is the URL with its path in upper case.
+    MismatchCase,
+    /// `client_id` is another path on the same origin.
+    MismatchPath,
+    /// The body is not JSON.
+    NotJson,
+    /// The body is a JSON array holding the document.
+    JsonArray,
+    MissingClientId,
+    MissingRedirectUris,
+    /// Everything but `client_name` (which the draft does not require).
+    MissingClientName,
+    /// `token_endpoint_auth_method: client_secret_basic`.
+    SecretAuthMethod,
+    /// A `client_secret` member.
+    ClientSecret,
+    /// 302 to a second path serving a document that claims the first URL.
+    Redirect,
+    #[serde(rename = "status-404")]
+    Status404,
+    #[serde(rename = "status-500")]
+    Status500,
+    /// 201 with a valid document.
+    #[serde(rename = "status-201")]
+    Status201,
+    /// 500 on the first fetch, the valid document afterwards.
+    ErrorThenValid,
+    /// `Cache-Control: no-store`; the first fetch lists one redirect URI, later ones another.
+    NoStoreChanging,
+    /// A valid document padded to 6 KiB (above the 5 KiB the draft suggests as a limit).
+    #[serde(rename = "size-6kb")]
+    Size6kb,
+    /// A valid document padded to 1 MiB.
+    #[serde(rename = "size-1mb")]
+    Size1mb,
+    /// A valid document sent a byte at a time over three times the run's request timeout.
+    SlowDrip,
+    /// A valid document served as `text/plain`.
+    TextPlain,
+    /// The client_id uses plain http on a host that is not loopback.
+    UrlHttp,
+    /// The client_id is an origin without a path.
+    UrlNoPath,
+    /// The client_id has a `..` segment.
+    UrlDotSegments,
+    /// The client_id has a fragment.
+    UrlFragment,
+    /// The client_id has user information.
+    UrlUserinfo,
+    /// The client_id has a query component.
+    UrlQuery,
+    /// The client_id's host is the loopback address 127.0.0.2 (not the authorization server's).
+    SpecialIpv4Loopback,
+    /// The client_id's host is the IPv6 loopback address `[::1]`.
+    SpecialIpv6Loopback,
+}
+
+impl DocumentCase {
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 }
 

@@ -23,7 +23,7 @@ const ENDPOINTS: &[ActionKind] = &[Token, Revoke, Introspect];
 /// `when`, `save`, `note`, `level`, `precondition`, `given`, `graded_by` and `expect` belong to
 /// every action.
 fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
-    let fields: [(&'static str, bool, &'static [ActionKind]); 37] = [
+    let fields: [(&'static str, bool, &'static [ActionKind]); 38] = [
         ("shared", s.shared, &[Authorize, Token, Http]),
         ("method", s.method.is_some(), REQUESTS),
         ("url", s.url.is_some(), &[Http, Mcp, Introspect]),
@@ -63,6 +63,7 @@ fn set_fields(s: &StepDef) -> Vec<(&'static str, &'static [ActionKind])> {
         ),
         ("add", !s.add.is_empty(), OAUTH),
         ("login", s.login.is_some(), &[Authorize]),
+        ("document", s.document.is_some(), &[Authorize]),
         ("unregistered", s.unregistered.is_some(), &[Authorize]),
         ("from", s.from.is_some(), ENDPOINTS),
         ("auth", s.auth.is_some(), ENDPOINTS),
