@@ -8,7 +8,10 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::cli::{self, Cli, Command, CompareArgs, DemoArgs, InitProfileArgs, ReferenceArgs};
+use crate::cli::{
+    self, Cli, Command, CompareArgs, DemoArgs, ExplainArgs, InitProfileArgs, ListArgs, ListFormat,
+    ReferenceArgs,
+};
 use crate::config::{self, ConfigError, Profile, RunConfig};
 use crate::demo;
 use crate::discovery::{self, Discovery};
@@ -56,6 +59,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::ReferenceServer(args)) => reference_server(args),
         Some(Command::Compare(args)) => compare(args),
         Some(Command::InitProfile(args)) => init_profile(args),
+        Some(Command::Explain(args)) => explain(args),
+        Some(Command::List(args)) => list_catalogue(args),
         None => {
             let profile = match &cli.config {
                 Some(p) => config::load_profile(p)?,
@@ -317,9 +322,12 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
     report.discovery_exchanges.extend(cleanup.exchanges);
     let report = report.redacted(&redactor);
     let paths = write_reports(&cfg.report_dir, &report)?;
+    let color = cfg.harness.color == Some(libtest_mimic::ColorSetting::Always);
+    // colored asks the environment itself; the decision was made already (config::build).
+    colored::control::set_override(color);
     print!(
         "{}",
-        redactor.scrub(&report::console::render(&report, &paths))
+        redactor.scrub(&report::console::render_styled(&report, &paths, color))
     );
     let mut code = exit::for_run(&report.outcomes, found.unreachable.is_some());
     // With --expect, the expectations decide (an unreachable target still exits 3).
@@ -507,16 +515,61 @@ fn print_grading(found: &Discovery, ctx: &RunCtx) {
     }
 }
 
+/// `--list`: the selected checks; with libtest's `--format json`, the catalogue for machines.
 fn list(cfg: &RunConfig) {
-    let mut out = std::io::stdout().lock();
-    let rev = cfg.target.spec;
-    for c in cfg
+    let checks: Vec<_> = cfg
         .suite
         .checks
         .iter()
         .filter(|c| crate::dry_run::selected(cfg, c))
-    {
-        let level = rev.map_or(c.level, |r| c.level_for(r));
-        let _ = writeln!(out, "{:40} {:6} {}", c.id, level.as_str(), c.title);
+        .collect();
+    let text = match cfg.harness.format {
+        Some(libtest_mimic::FormatSetting::Json) => crate::catalogue::json(&checks),
+        _ => crate::catalogue::text(&checks, cfg.target.spec),
+    };
+    let _ = print_all(&text);
+}
+
+fn load_suite(dir: Option<&Path>) -> Result<crate::suite::Suite, ConfigError> {
+    Ok(match dir {
+        Some(d) => crate::suite::Suite::from_dir(d)?,
+        None => crate::suite::Suite::builtin()?,
+    })
+}
+
+/// `explain ID`: one check from the catalogue; an unknown ID is a usage error naming the closest.
+fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
+    let suite = load_suite(args.suite_dir.as_deref())?;
+    let check = crate::catalogue::find(&suite.checks, &args.id)
+        .map_err(|near| ConfigError::Usage(crate::catalogue::unknown_id(&args.id, &near)))?;
+    print_all(&crate::catalogue::explain(check))?;
+    Ok(exit::OK)
+}
+
+/// `list`: the catalogue without a target.
+fn list_catalogue(args: ListArgs) -> anyhow::Result<u8> {
+    let suite = load_suite(args.suite_dir.as_deref())?;
+    let spec = args
+        .spec
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(ConfigError::Usage)?;
+    let checks = crate::catalogue::select(&suite.checks, args.filter.as_deref());
+    let text = match args.format {
+        ListFormat::Text => crate::catalogue::text(&checks, spec),
+        ListFormat::Json => crate::catalogue::json(&checks),
+        ListFormat::Markdown => crate::catalogue::markdown(&checks),
+    };
+    print_all(&text)?;
+    Ok(exit::OK)
+}
+
+/// Text to stdout; a reader that stopped early (`| head`) is not an error.
+fn print_all(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
     }
 }

@@ -12,6 +12,8 @@ Examples:
   mcp-oauth-conform --rs https://mcp.example.com/mcp      discover the AS from the resource's metadata
   mcp-oauth-conform --rs URL --as URL prm.                only the protected-resource-metadata checks
   mcp-oauth-conform --rs URL --list                       list the checks (ID, level, title)
+  mcp-oauth-conform explain rs.audience                   one check: why it matters, how to fix it, spec links
+  mcp-oauth-conform list --format json                    every check, for machines (also: --list --format json)
 
 Verdicts: pass, fail (a MUST broken), warn (a SHOULD broken), info, skip (with the reason), error
 (no usable answer). Exit codes: 0 no fail/error, 1 a check failed, 2 bad usage/suite/config,
@@ -230,6 +232,54 @@ pub enum Command {
     /// Write a starting target profile (TOML, to stdout) from where an ordinary authorization
     /// stops: the login page's form, with placeholders for the user name and password
     InitProfile(InitProfileArgs),
+    /// Print one check: what it requires, its level and revisions, why it matters, how a server
+    /// that fails it is fixed, how it is graded, and its spec references with their URLs
+    Explain(ExplainArgs),
+    /// Print the catalogue of checks, no target needed: text (ID, level, title), json (for
+    /// machines) or markdown (docs/checks.md)
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The check's ID, e.g. rs.audience (an unknown one is answered with the closest IDs)
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// Load checks from this folder of suite files instead of the built-in suites
+    #[arg(long, value_name = "DIR")]
+    pub suite_dir: Option<PathBuf>,
+}
+
+/// How `list` prints the catalogue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// One line per check: ID, level, title (as `--list`)
+    #[default]
+    Text,
+    /// An array of objects: id, family, title, party, level, levels, revisions, refs (with
+    /// URLs), why, fix, reading, source
+    Json,
+    /// The page docs/checks.md, grouped by family
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only the checks whose ID contains FILTER
+    #[arg(value_name = "FILTER")]
+    pub filter: Option<String>,
+
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+
+    /// With --format text: the level for this MCP revision
+    #[arg(long, value_name = "REVISION", value_parser = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"])]
+    pub spec: Option<String>,
+
+    /// Load checks from this folder of suite files instead of the built-in suites
+    #[arg(long, value_name = "DIR")]
+    pub suite_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -325,8 +375,22 @@ fn fix_up(cmd: clap::Command) -> clap::Command {
             cmd = cmd.mut_arg(*id, |a| a.hide(true));
         }
     }
+    // libtest's own `--color` colours the summary too (report::console::color_wanted).
+    if cmd.get_arguments().any(|a| a.get_id() == "color") {
+        cmd = cmd.mut_arg("color", |a| {
+            a.help("Colour the check lines and the summary: fail and error red, warn yellow, pass green")
+                .long_help(COLOR_HELP)
+                // libtest's descriptions of the values speak of its lines only.
+                .hide_possible_values(true)
+        });
+    }
     cmd
 }
+
+const COLOR_HELP: &str = "\
+Colour the check lines and the summary: fail and error red, warn yellow, pass green.
+always, never, or auto (default): only on a terminal, never with NO_COLOR set (non-empty), \
+always with CLICOLOR_FORCE set (not 0), never with CLICOLOR=0 or TERM=dumb";
 
 pub fn command() -> clap::Command {
     fix_up(Cli::command())

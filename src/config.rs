@@ -230,6 +230,12 @@ pub fn build(
     }
     let mut harness = run.harness;
     harness.test_threads.get_or_insert(DEFAULT_THREADS);
+    // `auto` decided once, here, for libtest's lines and the summary alike.
+    harness.color = Some(if crate::report::console::color_wanted(harness.color) {
+        libtest_mimic::ColorSetting::Always
+    } else {
+        libtest_mimic::ColorSetting::Never
+    });
     let cimd = cimd_settings(&client.cimd, &profile.cimd, &run.report_dir)?;
     let mut client = client;
     if let Some(m) = client.client_mode.take() {
@@ -666,5 +672,116 @@ secret = "${env.PATH}"
         assert!(!format!("{t:?}").contains("an-access-token"));
         let m = usage(clients("[tokens]\nrefresh = \"r\"\n"));
         assert!(m.contains("needs `access`"), "{m}");
+    }
+}
+
+#[cfg(test)]
+mod build_tests {
+    use super::*;
+
+    /// `build` from a command line, as a run without --config gets it.
+    fn from_args(args: &[&str]) -> Result<RunConfig, ConfigError> {
+        let cli = crate::cli::parse_from(
+            std::iter::once("mcp-oauth-conform").chain(args.iter().copied()),
+        )
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        build(cli.rs, cli.as_url, cli.client, Profile::default(), cli.run)
+    }
+
+    fn refused(args: &[&str]) -> String {
+        match from_args(args) {
+            Err(ConfigError::Usage(m)) => m,
+            Err(e) => panic!("{args:?}: not a usage error: {e}"),
+            Ok(_) => panic!("{args:?} accepted"),
+        }
+    }
+
+    const RS: &str = "http://127.0.0.1:9/mcp";
+
+    #[test]
+    fn urls_must_be_absolute_http_without_fragment() {
+        let m = refused(&["--rs", "127.0.0.1:9/mcp"]);
+        assert!(
+            m.starts_with("--rs \"127.0.0.1:9/mcp\" is not an absolute URL"),
+            "{m}"
+        );
+        let m = refused(&["--rs", "ftp://127.0.0.1/mcp"]);
+        assert!(m.contains("must be an http or https URL"), "{m}");
+        let m = refused(&["--rs", "https://rs.example/mcp#frag"]);
+        assert!(m.contains("must not have a fragment"), "{m}");
+        let m = refused(&["--rs", RS, "--as", "/realms/mcp"]);
+        assert!(
+            m.starts_with("--as \"/realms/mcp\" is not an absolute URL"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn the_mcp_endpoint_is_required() {
+        // The flag's environment variable would supply it.
+        if std::env::var_os("MCP_CONFORM_RS").is_some() {
+            return;
+        }
+        let cli = crate::cli::parse_from(["mcp-oauth-conform"]).unwrap();
+        match build(cli.rs, cli.as_url, cli.client, Profile::default(), cli.run) {
+            Err(ConfigError::Usage(m)) => assert!(m.starts_with("missing --rs URL"), "{m}"),
+            Err(e) => panic!("not a usage error: {e}"),
+            Ok(_) => panic!("a run without --rs accepted"),
+        }
+    }
+
+    #[test]
+    fn durations_and_rates_must_be_positive() {
+        let m = refused(&["--rs", RS, "--timeout", "0"]);
+        assert_eq!(m, "--timeout must be at least 1 second");
+        let m = refused(&["--rs", RS, "--deadline", "0"]);
+        assert_eq!(m, "--deadline must be at least 1 second");
+        let m = refused(&["--rs", RS, "--max-rps", "0"]);
+        assert!(m.starts_with("--max-rps must be a number above 0"), "{m}");
+    }
+
+    #[test]
+    fn cimd_options_are_checked() {
+        let m = refused(&["--rs", RS, "--cimd-ca-dir", "ca"]);
+        assert!(m.ends_with("add --cimd-https"), "{m}");
+        let m = refused(&["--rs", RS, "--cimd-base-url", "https://t.example/d?x=1"]);
+        assert!(m.contains("must not have a query"), "{m}");
+        let m = refused(&["--rs", RS, "--cimd-listen", "localhost"]);
+        assert!(m.contains("is not an address and port"), "{m}");
+        let ok = from_args(&[
+            "--rs",
+            RS,
+            "--cimd-https",
+            "--cimd-ca-dir",
+            "ca",
+            "--cimd-base-url",
+            "https://t.example/docs",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let cimd = &ok.settings.cimd;
+        assert!(cimd.https);
+        // Documents are served below the base URL: it gains its terminating slash.
+        assert_eq!(
+            cimd.base_url.as_ref().map(Url::as_str),
+            Some("https://t.example/docs/")
+        );
+    }
+
+    #[test]
+    fn a_valid_run_gets_its_settings() {
+        let cfg = from_args(&["--rs", RS, "--timeout", "7", "--spec", "2025-06-18"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.target.rs.as_str(), RS);
+        assert_eq!(cfg.target.spec, Some(Revision::R2025_06_18));
+        assert_eq!(cfg.settings.http.timeout, Duration::from_secs(7));
+        assert_eq!(cfg.harness.test_threads, Some(DEFAULT_THREADS));
+        // `--color` is decided here, for libtest and the summary alike.
+        for (flag, want) in [
+            ("always", libtest_mimic::ColorSetting::Always),
+            ("never", libtest_mimic::ColorSetting::Never),
+        ] {
+            let cfg = from_args(&["--rs", RS, "--color", flag]).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(cfg.harness.color, Some(want), "--color {flag}");
+        }
     }
 }

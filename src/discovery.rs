@@ -598,3 +598,132 @@ impl Builder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The variable tree as discovery leaves it, from its JSON.
+    fn vars(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    fn inferred(v: Value) -> Evidence {
+        infer_revision(&vars(v))
+    }
+
+    #[test]
+    fn iss_support_means_the_latest_revision_whatever_else_is_there() {
+        let e = inferred(json!({
+            "prm": {"resource": "http://127.0.0.1:9/mcp"},
+            "as": {
+                "authorization_response_iss_parameter_supported": true,
+                "client_id_metadata_document_supported": true,
+            },
+            "as_discovery": {"identifier_source": "prm", "variant": "oidc"},
+        }));
+        assert_eq!(e.revision, Revision::R2026_07_28);
+        assert_eq!(e.source, Some("the AS's metadata"));
+        assert_eq!(
+            e.summary(),
+            "the AS's metadata suggests 2026-07-28 (it advertises authorization_response_iss_parameter_supported)"
+        );
+    }
+
+    #[test]
+    fn cimd_or_openid_only_discovery_means_2025_11_25() {
+        let cimd = inferred(json!({
+            "prm": {},
+            "as": {"client_id_metadata_document_supported": true},
+            "as_discovery": {"identifier_source": "prm", "variant": "oauth"},
+        }));
+        assert_eq!(cimd.revision, Revision::R2025_11_25);
+        let oidc = inferred(json!({
+            "prm": {},
+            "as": {},
+            "as_discovery": {"identifier_source": "prm", "variant": "oidc"},
+        }));
+        assert_eq!(oidc.revision, Revision::R2025_11_25);
+        assert_eq!(oidc.source, Some("the AS's metadata"));
+    }
+
+    #[test]
+    fn protected_resource_metadata_means_2025_06_18() {
+        let e = inferred(json!({
+            "prm": {"resource": "http://127.0.0.1:9/mcp"},
+            "as": {"issuer": "http://127.0.0.1:9"},
+            "as_discovery": {"identifier_source": "prm", "variant": "oauth"},
+        }));
+        assert_eq!(e.revision, Revision::R2025_06_18);
+        assert_eq!(e.source, Some("the resource's metadata"));
+        assert!(e.reason.starts_with("inferred: "), "{}", e.reason);
+    }
+
+    #[test]
+    fn as_metadata_at_the_mcp_origin_without_prm_means_2025_03_26() {
+        let e = inferred(json!({
+            "as": {"issuer": "http://127.0.0.1:9"},
+            "as_discovery": {"identifier_source": "rs-origin", "variant": "oauth"},
+        }));
+        assert_eq!(e.revision, Revision::R2025_03_26);
+        assert_eq!(e.source, Some("discovery"));
+        // The same metadata found through --as is no sign of the old shape.
+        let given = inferred(json!({
+            "as": {"issuer": "http://127.0.0.1:9"},
+            "as_discovery": {"identifier_source": "--as", "variant": "oauth"},
+        }));
+        assert_eq!(given.revision, Revision::LATEST);
+        assert_eq!(given.source, None);
+    }
+
+    #[test]
+    fn no_evidence_grades_the_latest_revision() {
+        for v in [
+            json!({}),
+            // Discovery found where the AS should be, but no metadata there.
+            json!({"as_discovery": {"identifier_source": "rs-origin"}}),
+            // A flag must be the JSON `true`, not a string or a number.
+            json!({
+                "as": {
+                    "authorization_response_iss_parameter_supported": "true",
+                    "client_id_metadata_document_supported": 1,
+                },
+                "as_discovery": {"identifier_source": "prm", "variant": "oauth"},
+            }),
+        ] {
+            let e = inferred(v.clone());
+            assert_eq!(e.revision, Revision::LATEST, "{v}");
+            assert_eq!(e.source, None, "{v}");
+            assert_eq!(
+                e.summary(),
+                "discovery suggests no revision (no metadata to infer from)"
+            );
+        }
+    }
+
+    #[test]
+    fn upper_origin_changes_only_scheme_and_host() {
+        assert_eq!(
+            upper_origin("http://mcp.example:8080/Path/x?q=a"),
+            "HTTP://MCP.EXAMPLE:8080/Path/x?q=a"
+        );
+        assert_eq!(upper_origin("https://h.example"), "HTTPS://H.EXAMPLE");
+        assert_eq!(upper_origin("not a url"), "not a url");
+    }
+
+    #[test]
+    fn summarize_names_each_url_with_its_outcome() {
+        let tried = [
+            json!({"url": "http://h/.well-known/a", "status": 404}),
+            json!({"url": "http://h/.well-known/b", "error": "timed out"}),
+            json!({"url": "http://h/.well-known/c"}),
+        ];
+        assert_eq!(
+            summarize(&tried),
+            "http://h/.well-known/a → HTTP 404; http://h/.well-known/b → timed out; http://h/.well-known/c → ?"
+        );
+    }
+}

@@ -407,6 +407,8 @@ mod tests {
             duration_ms: 0,
             source: String::new(),
             exchanges: Vec::new(),
+            why: None,
+            fix: None,
         }
     }
 

@@ -4,6 +4,9 @@
 //! its parser: round trips hold, a typed view agrees with the untyped one, a parsed document is
 //! an object. Structured targets decode their input with `arbitrary` here, so a replayed file
 //! decodes to exactly the value the fuzzer saw.
+//!
+//! Compiled only with the `fuzzing` feature (fuzz/Cargo.toml, and the crate's dev-dependency on
+//! itself for `cargo test`), so the product neither ships this nor links `arbitrary`.
 
 use arbitrary::{Arbitrary, Unstructured};
 use serde::Serialize;

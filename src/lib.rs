@@ -6,6 +6,7 @@
 pub mod action;
 pub mod agent;
 pub mod app;
+pub mod catalogue;
 pub mod cimd;
 pub mod cleanup;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod dry_run;
 pub mod exit;
 pub mod expectations;
 pub mod footprint;
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

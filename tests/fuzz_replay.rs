@@ -1,6 +1,7 @@
 //! Replays the fuzz corpora on stable as part of `cargo test`: every committed seed
 //! (`fuzz/seeds/<target>/`) and every crasher found so far (`fuzz/regressions/<target>/`) goes
-//! through the same function the fuzz target calls (`mcp_oauth_conform::fuzzing`). A panic is
+//! through the same function the fuzz target calls (`mcp_oauth_conform::fuzzing`, present in
+//! tests through the `fuzzing` feature the crate's dev-dependency on itself turns on). A panic is
 //! reported with the file that caused it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -232,14 +232,26 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
     if diffs.is_empty() {
         Ok(())
     } else {
+        // The two maps as the record writes them, diffed (a few neighbours for context), then
+        // why each check got what it got.
+        let (recorded, actual) = (verdict_lines(&want.verdicts), verdict_lines(&got));
         Err(format!(
-            "{} verdict(s) differ from {}:\n{}",
+            "{} verdict(s) differ from {}:\n{}\n{}",
             diffs.len(),
             path.display(),
+            similar_asserts::SimpleDiff::from_str(&recorded, &actual, "recorded", "this run"),
             diffs.join("\n")
         )
         .into())
     }
+}
+
+/// A verdict map one check a line, `"id" = "verdict"`, as the recorded files have it.
+fn verdict_lines(verdicts: &BTreeMap<String, Verdict>) -> String {
+    verdicts
+        .iter()
+        .map(|(id, v)| format!("{id:?} = \"{v}\"\n"))
+        .collect()
 }
 
 /// Cross-scenario properties, read from the recorded files (each scenario trial proves that the

@@ -210,7 +210,7 @@ fn junit_of_a_flaw_demo_reads_back_in_junitparser() {
     }
     let suites = j["suites"].as_array().unwrap();
     let names: Vec<&str> = suites.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, families);
+    similar_asserts::assert_eq!(names, families);
 
     let cases: BTreeMap<&str, &Value> = suites
         .iter()
@@ -300,6 +300,8 @@ fn outcome(id: &str, level: Level, verdict: Verdict, message: &str) -> CheckOutc
         duration_ms: 1500,
         source: "suites/x.toml:1".into(),
         exchanges: Vec::new(),
+        why: None,
+        fix: None,
     }
 }
 
@@ -510,7 +512,7 @@ fn the_flaw_demo_report_opens_in_headless_chromium() {
         .collect();
     let total = run.results["checks"].as_array().unwrap().len() as u64;
     want.insert("total".into(), total);
-    assert_eq!(shown, want);
+    similar_asserts::assert_eq!(shown, want);
     assert!(
         loaded
             .dom

@@ -246,8 +246,11 @@ impl DocumentServer {
                     std::net::IpAddr::V6(ip) => format!("[{ip}]"),
                     ip => ip.to_string(),
                 };
-                url::Url::parse(&format!("{scheme}://{host}:{}/", local.port()))
-                    .expect("a URL made of an IP and a port parses")
+                let raw = format!("{scheme}://{host}:{}/", local.port());
+                url::Url::parse(&raw).map_err(|e| ServerError::Listen {
+                    addr: raw.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+                })?
             }
         };
         Ok(DocumentServer {

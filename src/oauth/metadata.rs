@@ -165,4 +165,91 @@ mod tests {
         );
         assert!(parse_document(b"").is_err());
     }
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn an_issuer_without_path_has_two_candidates_at_the_root() {
+        for issuer in ["https://as.example", "https://as.example/"] {
+            assert!(!has_path(&url(issuer)), "{issuer}");
+            assert_eq!(
+                as_metadata_candidates(&url(issuer)),
+                [
+                    (
+                        "oauth",
+                        "https://as.example/.well-known/oauth-authorization-server".to_string()
+                    ),
+                    (
+                        "oidc",
+                        "https://as.example/.well-known/openid-configuration".to_string()
+                    ),
+                ],
+                "{issuer}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_issuer_with_a_path_has_three_candidates_in_mcp_order() {
+        // With or without the terminating slash, the same URLs (RFC 8414 §3.1 removes it).
+        for issuer in [
+            "http://127.0.0.1:8080/realms/mcp",
+            "http://127.0.0.1:8080/realms/mcp/",
+        ] {
+            let i = url(issuer);
+            assert!(has_path(&i), "{issuer}");
+            assert_eq!(
+                as_metadata_candidates(&i),
+                [
+                    (
+                        "oauth",
+                        "http://127.0.0.1:8080/.well-known/oauth-authorization-server/realms/mcp"
+                            .to_string()
+                    ),
+                    (
+                        "oidc",
+                        "http://127.0.0.1:8080/.well-known/openid-configuration/realms/mcp"
+                            .to_string()
+                    ),
+                    (
+                        "oidc",
+                        "http://127.0.0.1:8080/realms/mcp/.well-known/openid-configuration"
+                            .to_string()
+                    ),
+                ],
+                "{issuer}"
+            );
+        }
+    }
+
+    #[test]
+    fn well_known_urls_drop_query_and_fragment_and_keep_the_port() {
+        let i = url("https://as.example:8443/t1?x=1#f");
+        assert_eq!(
+            path_inserted(&i, "oauth-authorization-server"),
+            "https://as.example:8443/.well-known/oauth-authorization-server/t1"
+        );
+        assert_eq!(
+            appended(&i, "openid-configuration"),
+            "https://as.example:8443/t1/.well-known/openid-configuration"
+        );
+        // The default port is not written; the host is as the URL parser normalised it.
+        assert_eq!(
+            origin(&url("HTTPS://AS.Example:443/x")),
+            "https://as.example"
+        );
+        assert_eq!(
+            path_inserted(
+                &url("https://rs.example/a/b/mcp"),
+                "oauth-protected-resource"
+            ),
+            "https://rs.example/.well-known/oauth-protected-resource/a/b/mcp"
+        );
+        assert_eq!(
+            path_inserted(&url("https://rs.example/"), "oauth-protected-resource"),
+            "https://rs.example/.well-known/oauth-protected-resource"
+        );
+    }
 }

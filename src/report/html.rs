@@ -135,6 +135,9 @@ struct CheckView {
     party: &'static str,
     verdict: &'static str,
     message: String,
+    /// Shown only where the server broke the requirement (fail, warn).
+    why: Option<String>,
+    fix: Option<String>,
     refs: Vec<RefView>,
     source: String,
     duration_ms: u64,
@@ -267,6 +270,7 @@ fn jwts_of<'a>(r: &'a RunReport, check: Option<&str>, exchange: usize) -> Vec<&'
 }
 
 fn check_view(r: &RunReport, o: &CheckOutcome) -> CheckView {
+    let broken = matches!(o.verdict, Verdict::Fail | Verdict::Warn);
     CheckView {
         id: o.id.clone(),
         title: o.title.clone(),
@@ -274,6 +278,8 @@ fn check_view(r: &RunReport, o: &CheckOutcome) -> CheckView {
         party: o.party.as_str(),
         verdict: o.verdict.as_str(),
         message: o.message.clone(),
+        why: broken.then(|| o.why.clone()).flatten(),
+        fix: broken.then(|| o.fix.clone()).flatten(),
         refs: o
             .refs
             .iter()
@@ -503,6 +509,46 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("timed out after 2 s"));
+    }
+
+    #[test]
+    fn why_and_fix_only_where_the_requirement_was_broken() {
+        let mut r = sample();
+        for o in &mut r.outcomes {
+            o.why = Some(format!("why {}", o.id));
+            o.fix = Some(format!("<b>fix</b> {}", o.id));
+        }
+        let html = render(&r);
+        for (verdict, shown) in [
+            ("fail", true),
+            ("warn", true),
+            ("error", false),
+            ("info", false),
+            ("skip", false),
+            ("pass", false),
+        ] {
+            let o = r
+                .outcomes
+                .iter()
+                .find(|o| o.verdict.as_str() == verdict)
+                .unwrap();
+            let body = between(&html, &format!(r#"id="check-{}""#, o.id), "</details>");
+            assert_eq!(
+                body.contains(&format!(r#"<dd class="why">why {}</dd>"#, o.id)),
+                shown,
+                "{verdict}: {body}"
+            );
+            assert_eq!(
+                body.contains(&format!(
+                    r#"<dd class="fix">&lt;b&gt;fix&lt;/b&gt; {}</dd>"#,
+                    o.id
+                )),
+                shown,
+                "{verdict}: {body}"
+            );
+        }
+        // Without the text, no empty box.
+        assert!(!render(&sample()).contains(r#"<dl class="advice">"#));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `junit.xml`: one testsuite per family, one testcase per check. `fail` is a
 //! failure, `error` an error, `skip` skipped with its reason; `pass`, `warn` and `info` are
 //! successes, each with a `verdict` property and (like every case) the message and the HTTP
-//! transcript in system-out. Level, spec references and the graded revision are properties.
+//! transcript in system-out (for `fail` and `warn`, the check's fix too). Level, spec references and the graded revision are properties.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -81,10 +81,14 @@ fn case(r: &RunReport, o: &CheckOutcome) -> TestCase {
     case
 }
 
-/// The message, then every exchange as an HTTP transcript (`>` request, `<` response).
+/// The message, for a broken requirement how to fix it, then every exchange as an HTTP
+/// transcript (`>` request, `<` response).
 fn system_out(o: &CheckOutcome) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} [{}] {}: {}", o.id, o.level, o.verdict, o.message);
+    if let (Verdict::Fail | Verdict::Warn, Some(fix)) = (o.verdict, &o.fix) {
+        let _ = writeln!(out, "fix: {fix}");
+    }
     for (i, x) in o.exchanges.iter().enumerate() {
         let _ = writeln!(out, "\n--- exchange {} ({} ms)", i + 1, x.elapsed_ms);
         out.push_str(&transcript(x));
@@ -174,6 +178,23 @@ mod tests {
         );
         assert!(xml.contains("&lt; 200"), "{xml}");
         assert!(!xml.contains("<script>"), "{xml}");
+    }
+
+    #[test]
+    fn a_broken_requirement_says_how_to_fix_it() {
+        let mut r = sample();
+        for o in &mut r.outcomes {
+            o.fix = Some(format!("fix {}", o.id));
+        }
+        for o in &r.outcomes {
+            let out = system_out(o);
+            let broken = matches!(o.verdict, Verdict::Fail | Verdict::Warn);
+            assert_eq!(
+                out.contains(&format!("\nfix: fix {}\n", o.id)),
+                broken,
+                "{out}"
+            );
+        }
     }
 
     #[test]

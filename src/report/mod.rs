@@ -338,6 +338,8 @@ pub(crate) mod tests {
             duration_ms: 5,
             source: "suites/x.toml:1".into(),
             exchanges: Vec::new(),
+            why: None,
+            fix: None,
         }
     }
 

@@ -85,6 +85,8 @@ pub async fn execute(ctx: &RunCtx, check: &Check) -> CheckOutcome {
         duration_ms: started.elapsed().as_millis() as u64,
         source: check.source.clone(),
         exchanges,
+        why: check.why.clone(),
+        fix: check.fix.clone(),
     }
 }
 

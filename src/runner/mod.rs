@@ -317,6 +317,17 @@ impl RunCtx {
             notes.push(note);
         }
         notes.extend(self.schedule.note.clone());
+        if self.session.mode == crate::session::ClientMode::Cimd {
+            let base = self
+                .session
+                .documents
+                .as_ref()
+                .map(|d| d.base().to_string())
+                .unwrap_or_default();
+            notes.push(format!(
+                "the run's clients are URL clients: client metadata documents the tool serves at {base} (client mode cimd; --client-mode dcr registers clients instead)"
+            ));
+        }
         notes
     }
 }

@@ -21,4 +21,10 @@ pub struct CheckOutcome {
     /// Where the check is defined (`suites/x.toml:12`).
     pub source: String,
     pub exchanges: Vec<Exchange>,
+    /// From the check's definition, for a reader of a failing check: what goes wrong for whom
+    /// when the requirement is broken, and what the server's author changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
 }

@@ -89,6 +89,9 @@ pub struct Check {
     pub needs: Vec<String>,
     pub applies: Option<model::When>,
     pub reading: Option<String>,
+    /// Why the requirement exists (who is hurt when it is broken), and how to fix a server.
+    pub why: Option<String>,
+    pub fix: Option<String>,
     pub steps: Vec<StepDef>,
     /// `file:line` of the check, for messages.
     pub source: String,
@@ -380,9 +383,30 @@ fn expand(
                     )
                 })?
         };
+        // A field the sequence's steps would not carry would be dropped without a word.
+        let dropped = [
+            ("name", step.name.is_some()),
+            ("save", step.save.is_some()),
+            ("note", step.note.is_some()),
+            ("level", step.level.is_some()),
+            ("precondition", step.precondition.is_some()),
+            ("given", step.given.is_some()),
+            ("graded_by", step.graded_by.is_some()),
+        ];
+        if let Some((field, _)) = dropped.iter().find(|(_, set)| *set) {
+            return Err(error(
+                step.action.span().start,
+                format!(
+                    "`{field}` does not apply to a `use` step: put it on the steps of sequence `{}`",
+                    name.get_ref()
+                ),
+            ));
+        }
         // `client` on the `use` step: the sequence acts as that client (a check whose flow
-        // belongs to another client than the main one).
-        out.extend(steps.into_iter().map(|mut s| {
+        // belongs to another client than the main one). Its `when` holds for every step of the
+        // sequence besides their own (each step evaluates it when it comes).
+        let mut expanded = Vec::with_capacity(steps.len());
+        for mut s in steps {
             let acts_as_client = matches!(
                 s.action.get_ref(),
                 ActionKind::Authorize | ActionKind::Token
@@ -390,10 +414,54 @@ fn expand(
             if acts_as_client && s.client.is_none() {
                 s.client = step.client;
             }
-            s
-        }));
+            if let Some(outer) = &step.when {
+                s.when = Some(both_when(outer, s.when.take()).map_err(|m| {
+                    error(
+                        name.span().start,
+                        format!("sequence `{}` with this `when`: {m}", name.get_ref()),
+                    )
+                })?);
+            }
+            expanded.push(s);
+        }
+        out.extend(expanded);
     }
     Ok(out)
+}
+
+/// A condition that holds when both `outer` and `inner` hold. Two conditions on one variable of
+/// the same kind, or two revision sets, are refused rather than guessed at.
+fn both_when(outer: &model::When, inner: Option<model::When>) -> Result<model::When, String> {
+    let Some(mut w) = inner else {
+        return Ok(outer.clone());
+    };
+    if outer.revisions.is_some() {
+        if w.revisions.is_some() {
+            return Err("both it and a step of the sequence set `revisions`".into());
+        }
+        w.revisions.clone_from(&outer.revisions);
+    }
+    w.present.extend(outer.present.iter().cloned());
+    w.absent.extend(outer.absent.iter().cloned());
+    fn join<V: Clone>(
+        kind: &str,
+        into: &mut BTreeMap<String, V>,
+        from: &BTreeMap<String, V>,
+    ) -> Result<(), String> {
+        for (k, v) in from {
+            if into.insert(k.clone(), v.clone()).is_some() {
+                return Err(format!(
+                    "both it and a step of the sequence set `{kind}` for `{k}`"
+                ));
+            }
+        }
+        Ok(())
+    }
+    join("contains", &mut w.contains, &outer.contains)?;
+    join("equals", &mut w.equals, &outer.equals)?;
+    join("lacks", &mut w.lacks, &outer.lacks)?;
+    join("matches", &mut w.matches, &outer.matches)?;
+    Ok(w)
 }
 
 /// Renames the variable `from` to `to` wherever the steps read it: in `${from.…}`, and in the
@@ -475,6 +543,8 @@ fn load_checks(
                 needs: def.needs,
                 applies: def.applies,
                 reading: def.reading,
+                why: def.why,
+                fix: def.fix,
                 steps: def.steps,
                 source: format!("{file}:{line}"),
             })
@@ -614,6 +684,54 @@ value = "${first.json}"
             s.checks[0].steps[2].value.as_deref(),
             Some("${renamed.json}")
         );
+    }
+
+    #[test]
+    fn a_use_steps_when_holds_for_every_step_of_its_sequence() {
+        let use_when = |when: &str| {
+            GOOD.replace(
+                "[[check.step]]\naction = \"inspect\"",
+                &format!("[[check.step]]\naction = \"use\"\nsequence = \"twice\"\nwhen = {when}\n[[check.step]]\naction = \"inspect\""),
+            ) + SEQUENCE
+        };
+        let s = load(&use_when("{ present = [\"first.json.token\"] }")).unwrap();
+        let steps = &s.checks[0].steps;
+        for step in &steps[1..3] {
+            let w = step.when.as_ref().expect("the use step's when");
+            assert_eq!(w.present, ["first.json.token"]);
+        }
+        assert!(steps[0].when.is_none() && steps[3].when.is_none());
+        // Joined with a step's own condition.
+        let own = SEQUENCE.replace(
+            "value = \"${first.json}\"",
+            "value = \"${first.json}\"\nwhen = { present = [\"again\"], matches = { \"first.status\" = \"^4\" } }",
+        );
+        let joined = use_when("{ present = [\"first.json.token\"] }").replace(SEQUENCE, &own);
+        let s = load(&joined).unwrap();
+        let w = s.checks[0].steps[2].when.as_ref().unwrap();
+        assert_eq!(w.present, ["again", "first.json.token"]);
+        assert_eq!(
+            w.matches.get("first.status").map(String::as_str),
+            Some("^4")
+        );
+        // Two conditions on one variable are not guessed at.
+        let clash = use_when("{ matches = { \"first.status\" = \"^5\" } }").replace(SEQUENCE, &own);
+        assert!(
+            err(&clash).contains("set `matches` for `first.status`"),
+            "{}",
+            err(&clash)
+        );
+        // The variables it reads are checked like the sequence's own.
+        assert!(err(&use_when("{ present = [\"frist.json\"] }")).contains("unknown variable"));
+    }
+
+    #[test]
+    fn a_use_step_refuses_what_it_would_drop() {
+        let e = err(&(GOOD.replace(
+            "[[check.step]]\naction = \"inspect\"",
+            "[[check.step]]\naction = \"use\"\nsequence = \"twice\"\nsave = \"x\"\n[[check.step]]\naction = \"inspect\"",
+        ) + SEQUENCE));
+        assert!(e.contains("`save` does not apply to a `use` step"), "{e}");
     }
 
     #[test]

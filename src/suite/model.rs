@@ -72,6 +72,12 @@ pub struct CheckDef {
     /// Where real servers legitimately differ: the reading this check grades by, and the other.
     #[serde(default)]
     pub reading: Option<String>,
+    /// What goes wrong, and for whom, when a server breaks this requirement.
+    #[serde(default)]
+    pub why: Option<String>,
+    /// What the server's author changes to pass.
+    #[serde(default)]
+    pub fix: Option<String>,
     #[serde(rename = "step")]
     pub steps: Vec<StepDef>,
 }
@@ -98,7 +104,7 @@ pub enum ActionKind {
     /// No request: time passes (`seconds`, at most five minutes), for what only changes with it.
     Wait,
     /// The steps of the `[[sequence]]` named by `sequence`, in their place; the loader expands it,
-    /// so no run ever sees one.
+    /// so no run ever sees one. Its `when` is added to each of those steps' own.
     Use,
 }
 
