@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::footprint::{CreatedClient, IssuedToken, LeftBehind, TokenKind};
 use crate::http::{Exchange, HttpClient, HttpSettings, Request};
-use crate::runner::RunCtx;
+use crate::runner::ctx::RunCtx;
 use crate::suite::model::ClientAuth;
 
 /// The longest the whole clean-up may take.

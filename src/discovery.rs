@@ -10,11 +10,11 @@
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use crate::action::Observed;
 use crate::http::{Exchange, HttpClient, Request, Response};
 use crate::mcp;
 use crate::oauth::{metadata, www_authenticate};
 use crate::revision::Revision;
-use crate::suite::expect::Observed;
 
 /// Redirects discovery follows for a metadata GET (a loop ends there).
 const MAX_REDIRECTS: u8 = 5;
@@ -339,11 +339,10 @@ pub async fn discover(http: &HttpClient, target: &Target) -> Discovery {
         None => (evidence.revision, evidence.reason.clone()),
     };
 
-    let loopback = target.rs.host().is_some_and(|h| match h {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    });
+    let loopback = target
+        .rs
+        .host_str()
+        .is_some_and(crate::oauth::redirect::is_loopback_host);
     // The audience checks need a resource other than this one. Without a configured one (another
     // MCP server of the same AS, which can also be asked whether it refuses a token), a URL on
     // the same origin that no server is expected to serve: the AS may issue tokens for it, and

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::http::Exchange;
-use crate::session::Client;
+use crate::session::client::Client;
 
 /// The run's counters, and what it created (for the clean-up). Cheap to record into from any
 /// check, concurrently.

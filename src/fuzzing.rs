@@ -266,7 +266,7 @@ pub fn login_form(data: &[u8]) {
 pub fn redirect_uri(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (a, b) = text.split_once('\n').unwrap_or((&text, ""));
-    let same = crate::action::same_endpoint;
+    let same = crate::oauth::redirect::same_endpoint;
     assert_eq!(same(a, b), same(b, a), "not symmetric: {a:?} {b:?}");
     for u in [a, b] {
         assert_eq!(

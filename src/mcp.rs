@@ -3,7 +3,11 @@
 
 use serde_json::{Value, json};
 
+// The event-stream reading is the HTTP client's too (it stops reading at the answer), so it lives
+// in `http`.
 use crate::http::Response;
+use crate::http::sse::event_data;
+pub use crate::http::sse::stream_answered;
 use crate::revision::Revision;
 
 /// The request that opens a conversation: `initialize` up to 2025-11-25, `server/discover` in the
@@ -132,59 +136,6 @@ pub fn decode_response(resp: &Response, id: &Value) -> Result<Value, String> {
         };
     }
     serde_json::from_slice(&resp.body).map_err(|e| e.to_string())
-}
-
-/// The data of every event of an event stream that has some (events with empty data, such as
-/// priming events, and comments are left out). Lines of one event's data join with `\n`.
-fn event_data(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut data: Option<String> = None;
-    let mut flush = |data: &mut Option<String>| {
-        if let Some(d) = data.take() {
-            if !d.trim().is_empty() {
-                out.push(d);
-            }
-        }
-    };
-    for line in text.lines() {
-        if line.is_empty() {
-            flush(&mut data);
-            continue;
-        }
-        if line.starts_with(':') {
-            continue;
-        }
-        let (field, value) = match line.split_once(':') {
-            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line, ""),
-        };
-        if field == "data" {
-            match &mut data {
-                Some(d) => {
-                    d.push('\n');
-                    d.push_str(value);
-                }
-                None => data = Some(value.to_string()),
-            }
-        }
-    }
-    flush(&mut data);
-    out
-}
-
-/// Whether an event-stream body read so far holds a complete event that answers a request (a
-/// JSON-RPC response): a reader can stop there. Priming events and notifications do not.
-pub fn stream_answered(body: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(body).replace("\r\n", "\n");
-    // Only complete events count: cut after the last blank line.
-    let complete = match text.rfind("\n\n") {
-        Some(i) => &text[..i + 2],
-        None => return false,
-    };
-    event_data(complete).iter().any(|d| {
-        serde_json::from_str::<Value>(d)
-            .is_ok_and(|m| m.get("result").is_some() || m.get("error").is_some())
-    })
 }
 
 #[cfg(test)]

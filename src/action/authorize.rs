@@ -12,29 +12,15 @@
 //! A redirect to a URI the client never registered is a finding in every step, whatever the
 //! check: no correct server ever sends the browser there.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
-use super::{ActionCtx, StepError, StepResult};
+use super::step::{ActionCtx, Finding, Observed, StepError, StepResult};
 use crate::agent::{Run, origin_of};
-use crate::runner::verdict::Level;
+use crate::oauth::pkce::{random_token, s256};
+use crate::oauth::redirect::{is_loopback_ip, same_endpoint};
 use crate::session::{Client, ClientKind, DocumentClient, DocumentError};
-use crate::suite::expect::{Finding, Observed};
-use crate::suite::model::StepDef;
+use crate::suite::model::{Level, StepDef};
 use crate::suite::vars::Scope;
-
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
-pub fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
 
 /// Applies a step's `omit`, `set` and `add` to an ordered parameter list.
 pub fn edit_params(
@@ -68,7 +54,7 @@ async fn attempt(
     scope: &Scope,
     exchanges: &mut Vec<crate::http::Exchange>,
 ) -> Result<(Observed, Option<String>, Vec<Finding>), StepError> {
-    let endpoint = super::text(scope.require("as.authorization_endpoint")?);
+    let endpoint = super::step::text(scope.require("as.authorization_endpoint")?);
     let kind = step.client.unwrap_or(ClientKind::Main);
     let document =
         match step.document {
@@ -502,9 +488,7 @@ impl<'a> UriParts<'a> {
     }
 
     fn is_loopback_ip(&self) -> bool {
-        let bare = self.host.trim_start_matches('[').trim_end_matches(']');
-        bare.parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+        is_loopback_ip(self.host)
     }
 
     fn build(
@@ -673,27 +657,6 @@ impl UriVariants {
         }
         Ok(())
     }
-}
-
-fn is_loopback_ip(u: &url::Url) -> bool {
-    match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    }
-}
-
-/// Same scheme, host and path; the port must match too except for loopback IP literals, whose
-/// port may vary (RFC 8252 §7.3). Query and fragment are response territory and not compared.
-pub fn same_endpoint(a: &str, b: &str) -> bool {
-    let (Ok(a), Ok(b)) = (url::Url::parse(a), url::Url::parse(b)) else {
-        return false;
-    };
-    a.scheme() == b.scheme()
-        && a.host() == b.host()
-        && a.path() == b.path()
-        && (a.port_or_known_default() == b.port_or_known_default()
-            || (is_loopback_ip(&a) && is_loopback_ip(&b)))
 }
 
 fn registered(client: &Client, landed: &str) -> bool {

@@ -1,6 +1,6 @@
 //! `http`: any request, built from the step's method, URL, query, headers and body.
 
-use super::{ActionCtx, StepError, StepResult, observe_with_json};
+use super::step::{ActionCtx, StepError, StepResult, observe_with_json};
 use crate::http::Request;
 use crate::suite::model::StepDef;
 use crate::suite::vars::Scope;
@@ -21,7 +21,7 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
         .await;
     // A check's own registrations and authorization and token requests count too, and what
     // they created is the run's to clean up.
-    let endpoint = |name: &str| scope.get(&format!("as.{name}")).map(super::text);
+    let endpoint = |name: &str| scope.get(&format!("as.{name}")).map(super::step::text);
     let endpoints = crate::footprint::Endpoints {
         registration: endpoint("registration_endpoint"),
         authorization: endpoint("authorization_endpoint"),

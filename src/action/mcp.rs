@@ -3,10 +3,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 
 use super::http::{apply_headers, with_query};
-use super::{ActionCtx, StepError, StepResult, observe};
+use super::step::{ActionCtx, StepError, StepResult, observe};
 use crate::http::Request;
 use crate::mcp;
 use crate::oauth::forge::{Defaults, forge};
@@ -508,24 +507,22 @@ fn presented(
         .map_err(|e| StepError::Precondition(e.to_string()))
 }
 
-fn random_b64(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
 /// Invented credentials: none of them can have been issued by the server under test.
 fn token(kind: TokenKind) -> Option<String> {
     match kind {
         TokenKind::None => None,
-        TokenKind::Random => Some(random_b64(32)),
+        TokenKind::Random => Some(crate::oauth::pkce::random_token(32)),
         TokenKind::JwtGarbage => {
             let header = URL_SAFE_NO_PAD
                 .encode(br#"{"alg":"RS256","typ":"at+jwt","kid":"mcp-oauth-conform"}"#);
-            Some(format!("{header}.{}.{}", random_b64(48), random_b64(64)))
+            Some(format!(
+                "{header}.{}.{}",
+                crate::oauth::pkce::random_token(48),
+                crate::oauth::pkce::random_token(64)
+            ))
         }
         TokenKind::OneChar => Some("x".into()),
-        TokenKind::Oversize => Some(random_b64(12 * 1024)),
+        TokenKind::Oversize => Some(crate::oauth::pkce::random_token(12 * 1024)),
     }
 }
 

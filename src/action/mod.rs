@@ -6,51 +6,16 @@ mod authorize;
 mod http;
 mod mcp;
 mod register;
+mod step;
 mod token;
 
-pub use authorize::{random_token, s256, same_endpoint};
+// The step's types and helpers live in `step`, which the actions share, so that no action imports
+// this file (which imports every action).
+use step::text;
+pub use step::{ActionCtx, Finding, Observed, StepError, StepResult};
 
-use crate::http::{Exchange, HttpClient, HttpError, Response};
-use crate::revision::Revision;
-use crate::suite::expect::{Finding, Observed};
-use crate::suite::model::{ActionKind, StatusPattern, StepDef};
+use crate::suite::model::{ActionKind, StepDef};
 use crate::suite::vars::{Missing, Scope};
-
-/// What an action needs from the run.
-pub struct ActionCtx<'a> {
-    pub http: &'a HttpClient,
-    pub revision: Revision,
-    pub session: &'a crate::session::Session,
-    /// The check the step belongs to (documents a check hosts are its own).
-    pub check: &'a str,
-}
-
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum StepError {
-    /// The check cannot run here: a variable it needs is missing.
-    #[error(transparent)]
-    Missing(#[from] Missing),
-    /// No usable answer: the check's verdict is `error`.
-    #[error(transparent)]
-    Http(#[from] HttpError),
-    #[error("{0}")]
-    RateLimited(String),
-    /// Something the check needs cannot be had here (no client, no agent): `skip`.
-    #[error("{0}")]
-    Precondition(String),
-    /// This step has nothing to test here (a redirect-URI variant the client's URI has no
-    /// counterpart of): the check goes on without it, and says so.
-    #[error("{0}")]
-    NotApplicable(String),
-}
-
-#[derive(Clone)]
-pub struct StepResult {
-    pub exchanges: Vec<Exchange>,
-    /// What the step observed, the URL it observed it at, and findings the action itself makes
-    /// whatever the step expects (a redirect to an unregistered URI, say).
-    pub outcome: Result<(Observed, Option<String>, Vec<Finding>), StepError>,
-}
 
 pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
     match step.action.get_ref() {
@@ -174,64 +139,4 @@ fn inspect(step: &StepDef, scope: &Scope) -> Result<Observed, Missing> {
         json: Ok(v),
         ..Default::default()
     })
-}
-
-/// Turns a response into what expectations see, refusing a 429 the step did not ask for: a
-/// rate-limited answer says nothing about conformance.
-fn observe(
-    step: &StepDef,
-    resp: Response,
-    json: Result<serde_json::Value, String>,
-) -> Result<(Observed, Option<String>, Vec<Finding>), StepError> {
-    let wants_429 = step
-        .expect
-        .status
-        .iter()
-        .flat_map(|s| s.patterns())
-        .any(|p| matches!(p, StatusPattern::Code(429)));
-    if resp.status == 429 && !wants_429 {
-        let retry = resp
-            .header("retry-after")
-            .map(|r| format!(", Retry-After: {r}"))
-            .unwrap_or_default();
-        let policy = resp
-            .header("ratelimit-policy")
-            .map(|p| format!(", RateLimit-Policy: {p}"))
-            .unwrap_or_default();
-        return Err(StepError::RateLimited(format!(
-            "{} answered 429 Too Many Requests{retry}{policy}: the server's rate limit for this endpoint is spent, so the check could not run; run again once its window has passed, or fewer checks at a time (--skip)",
-            resp.url
-        )));
-    }
-    let body = String::from_utf8_lossy(&resp.body).into_owned();
-    let url = Some(resp.url.clone());
-    Ok((
-        Observed {
-            status: Some(resp.status),
-            headers: resp.headers,
-            body: Some(body),
-            json,
-            meta: serde_json::Value::Null,
-        },
-        url,
-        Vec::new(),
-    ))
-}
-
-/// `observe` for an answer whose body should be JSON.
-fn observe_with_json(
-    step: &StepDef,
-    resp: Response,
-) -> Result<(Observed, Option<String>, Vec<Finding>), StepError> {
-    let json = if resp.body.is_empty() {
-        Err("the body is empty".to_string())
-    } else {
-        serde_json::from_slice(&resp.body).map_err(|e| e.to_string())
-    };
-    observe(step, resp, json)
-}
-
-/// A variable's value as request text.
-fn text(v: &serde_json::Value) -> String {
-    crate::suite::vars::display(v)
 }

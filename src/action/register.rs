@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use super::http::apply_headers;
-use super::{ActionCtx, StepError, StepResult, observe_with_json};
+use super::step::{ActionCtx, StepError, StepResult, observe_with_json};
 use crate::http::Request;
 use crate::session::ClientKind;
 use crate::suite::model::StepDef;
@@ -98,7 +98,7 @@ fn changed_metadata(
 
 async fn send_changed(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {
     let request = || -> Result<(Request, Value), StepError> {
-        let endpoint = super::text(scope.require("as.registration_endpoint")?);
+        let endpoint = super::step::text(scope.require("as.registration_endpoint")?);
         let body = changed_metadata(ctx, step, scope)?;
         let mut headers = vec![
             ("Content-Type".to_string(), "application/json".to_string()),

@@ -11,13 +11,11 @@
 //! (everything in the query).
 
 use super::authorize::edit_params;
-use super::{ActionCtx, StepError, StepResult, observe_with_json, text};
+use super::step::{ActionCtx, Finding, StepError, StepResult, observe_with_json, text};
 use crate::http::Request;
-use crate::runner::verdict::Level;
 use crate::session::{Client, ClientKind};
 use crate::suite::default_from;
-use crate::suite::expect::Finding;
-use crate::suite::model::{ActionKind, ClientAuth, StepDef};
+use crate::suite::model::{ActionKind, ClientAuth, Level, StepDef};
 use crate::suite::vars::Scope;
 
 pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResult {

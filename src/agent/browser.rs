@@ -5,7 +5,7 @@ use cookie_store::{CookieStore, RawCookie};
 use url::Url;
 
 use super::form::{self, Form};
-use super::{AgentError, Landing, LoginStep, Run, Visit, expand_env, origin_of};
+use super::run::{AgentError, Landing, LoginStep, Run, Visit, expand_env, origin_of};
 use crate::http::Request;
 
 /// Requests one authorization may make: redirects plus form submissions.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
 
 use super::callback::CallbackListener;
-use super::{AgentError, Landing, Run};
+use super::run::{AgentError, Landing, Run};
 
 /// Runs the configured program with the authorization URL as its last argument; the first line
 /// it prints is the URL the browser was redirected to.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::oauth::redirect::is_loopback_host;
 use crate::suite::model::DocumentCase;
 
 /// Where a document lives on the document server, and the client_id that names it.
@@ -247,14 +248,6 @@ pub struct SpecialBases {
     pub ipv6: Option<String>,
     /// Why a case has no base here.
     pub why_none: String,
-}
-
-pub fn is_loopback_host(host: &str) -> bool {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

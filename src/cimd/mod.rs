@@ -274,7 +274,7 @@ impl DocumentServer {
         redirect_uris: Vec<String>,
         later_redirect_uris: Vec<String>,
     ) -> Result<Placement, String> {
-        let id = crate::action::random_token(12);
+        let id = crate::oauth::pkce::random_token(12);
         let (client_id, at_root) = cases::client_id_for(case, &self.base, &id, &self.special)?;
         let placement = Placement {
             client_id,

@@ -484,7 +484,7 @@ impl HttpClient {
                     body.extend_from_slice(&chunk);
                     // A stream is read until it carries the JSON-RPC answer: servers open with
                     // a priming event (an id and empty data) before it.
-                    if streaming && chunk.contains(&b'\n') && crate::mcp::stream_answered(&body) {
+                    if streaming && chunk.contains(&b'\n') && super::sse::stream_answered(&body) {
                         break;
                     }
                 }

@@ -1,9 +1,11 @@
-//! HTTP plumbing shared by discovery and actions.
+//! HTTP plumbing shared by discovery and actions, and the redaction of what it records (also
+//! how values read in messages: `redact::show`).
 
 pub mod client;
 pub mod exchange;
 pub mod guard;
 pub mod redact;
+pub mod sse;
 
 pub use client::{HttpClient, HttpError, HttpSettings, Request, Response};
 pub use exchange::Exchange;

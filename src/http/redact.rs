@@ -516,6 +516,31 @@ fn scrub_value(r: &Replacer, v: &mut Value) {
     }
 }
 
+/// A value as it reads in a message: compact JSON, cut to a readable length. No credential is
+/// quoted beyond its shortened form: secret members (at any depth) and the values named in
+/// URLs and forms are shortened, and a long string without spaces (a token, whatever member
+/// it came from) is shown shortened rather than cut, since a cut one escapes redaction.
+pub fn show(v: &Value) -> String {
+    let mut v = v.clone();
+    redact_json_names(&mut v);
+    let s = match &v {
+        Value::String(t) if t.chars().count() > 64 && !t.contains(char::is_whitespace) => {
+            let named = redact_names(t);
+            if named.contains('«') || url::Url::parse(t).is_ok() {
+                Value::String(named.into_owned()).to_string()
+            } else {
+                format!("\"{}\"", shorten(t))
+            }
+        }
+        _ => v.to_string(),
+    };
+    if s.chars().count() > 160 {
+        format!("{}…", s.chars().take(160).collect::<String>())
+    } else {
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

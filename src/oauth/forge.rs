@@ -5,34 +5,11 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Forgery {
-    /// One character of the token changed (in a JWT: in the payload).
-    Flip,
-    /// A JWT with its signature cut short.
-    TruncateSignature,
-    /// A JWT whose claims were changed (`claims`), signature kept.
-    Claims,
-    /// An unsigned JWT (`alg: none`).
-    AlgNone,
-    /// HS256 with a key of the tool's, `iss` the tool's own.
-    OwnKey,
-    /// HS256 with a key of the tool's, `iss` the real issuer and `kid` copied from its JWK Set.
-    OwnKeyAsIssuer,
-    /// HS256 keyed with the AS's public key (algorithm confusion): its raw bytes.
-    Hs256PublicKey,
-    /// HS256 keyed with the AS's public key as PEM text (SPKI), the form a verifier configured
-    /// with a PEM file hands its HMAC when the token says HS256.
-    Hs256PublicKeyPem,
-    /// HS256 keyed with the AS's public JWK as compact JSON text, in the order the JWK Set lists
-    /// its members: what a verifier that stores the JWK as a string hands its HMAC.
-    Hs256PublicKeyJwk,
-}
+// Suites name the forgeries (`forge = ...`), so the kinds are part of the suite format.
+pub use crate::suite::model::Forgery;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {
@@ -143,7 +120,7 @@ pub fn forge(
             }
             payload.insert("iat".into(), json!(t));
             payload.insert("exp".into(), json!(t + 3600));
-            payload.insert("jti".into(), json!(crate::action::random_token(12)));
+            payload.insert("jti".into(), json!(super::pkce::random_token(12)));
             if kind == Forgery::OwnKey {
                 payload.insert("iss".into(), json!("https://mcp-oauth-conform.invalid"));
             }
@@ -163,12 +140,12 @@ pub fn forge(
                     let input = format!("{}.{}", encode(&header), encode(&payload));
                     return Ok(format!("{input}."));
                 }
-                Forgery::OwnKey => crate::action::random_token(32).into_bytes(),
+                Forgery::OwnKey => super::pkce::random_token(32).into_bytes(),
                 Forgery::OwnKeyAsIssuer => {
                     if let Some(kid) = jwk.and_then(|k| k.get("kid")) {
                         header.insert("kid".into(), kid.clone());
                     }
-                    crate::action::random_token(32).into_bytes()
+                    super::pkce::random_token(32).into_bytes()
                 }
                 _ => {
                     let jwk = jwk.ok_or_else(|| {

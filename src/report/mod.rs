@@ -171,7 +171,7 @@ impl RunReport {
             .iter()
             .filter(|o| {
                 o.verdict == Verdict::Skip
-                    && o.message.starts_with(crate::runner::check::NEEDS_LOGIN)
+                    && o.message.starts_with(crate::runner::outcome::NEEDS_LOGIN)
             })
             .count()
     }

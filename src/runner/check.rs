@@ -11,8 +11,8 @@
 //! | an altered authorization request whose unaltered twin got no code | `positive_control` | skip |
 //! | a later step cannot run | `Graded::stop` | earlier findings still count |
 //! | `given` does not hold (a 500 where a challenge is inspected) | `given` / `graded_by` | not graded here; the message names the check that grades it |
-//! | a matcher or status with `graded_by` does not hold | `suite::expect` | a note naming that check |
-//! | the error code of a refusal differs | `suite::expect::error_code_level` | SHOULD (warn) |
+//! | a matcher or status with `graded_by` does not hold | `runner::expect` | a note naming that check |
+//! | the error code of a refusal differs | `runner::expect::error_code_level` | SHOULD (warn) |
 //! | a redirect to an unregistered URI | the `authorize` action | the step's `unregistered` level, MUST by default, even in set-up |
 //!
 //! Equivalent redirect URIs (RFC 3986 normalization) and silently used duplicates are graded
@@ -20,20 +20,17 @@
 
 use std::time::Instant;
 
-use super::RunCtx;
+use super::ctx::RunCtx;
+use super::expect;
 use super::outcome::CheckOutcome;
+pub use super::outcome::NEEDS_LOGIN;
 use super::verdict::{Level, Verdict};
+use crate::action::Finding;
 use crate::action::{self, ActionCtx, StepError};
 use crate::http::client::DEADLINE_PASSED;
-use crate::suite::expect::{self, Finding};
 use crate::suite::model::{ActionKind, StepDef, When};
 use crate::suite::vars::{Scope, display};
 use crate::suite::{Check, default_from};
-
-/// How a skip begins when the check needed an authorization code and the user agent could not
-/// get past the login page the run met before any check (the console counts these).
-pub const NEEDS_LOGIN: &str =
-    "needs an authorization code: the user agent stopped at the login page";
 
 /// The reason a check skips when its authorization stopped at a login or consent page: short,
 /// pointing at the run's one explanation, when the preflight met the same page.
@@ -47,7 +44,7 @@ fn login_skip(ctx: &RunCtx, detail: String) -> String {
     }
 }
 
-fn stopped_at_login(seen: &crate::suite::expect::Observed) -> bool {
+fn stopped_at_login(seen: &crate::action::Observed) -> bool {
     seen.json.as_ref().ok().and_then(|j| j.get("outcome")) == Some(&serde_json::json!("login"))
 }
 
@@ -378,7 +375,7 @@ fn ordinary_flow_refused(ctx: &RunCtx, check: &Check) -> Option<String> {
 }
 
 /// Why the user agent stopped instead of coming back, as the authorize action recorded it.
-fn agent_stop(seen: &crate::suite::expect::Observed) -> Option<String> {
+fn agent_stop(seen: &crate::action::Observed) -> Option<String> {
     seen.json
         .as_ref()
         .ok()

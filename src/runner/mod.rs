@@ -3,6 +3,8 @@
 //! test suite; both go through [`check::execute`].
 
 pub mod check;
+pub mod ctx;
+pub mod expect;
 pub mod outcome;
 pub mod schedule;
 pub mod shared;
@@ -16,26 +18,12 @@ use libtest_mimic::{Completion, Failed, Trial};
 use crate::http::HttpClient;
 use crate::revision::Revision;
 use crate::suite::Check;
-use crate::suite::expect::Judge;
+use expect::Judge;
+// The context lives in its own file so that the checks and the clean-up, which this file runs,
+// read it without importing this file.
+pub use ctx::RunCtx;
 use outcome::CheckOutcome;
 use verdict::Verdict;
-
-/// Everything a check can read. Built once, after discovery; never written during the run.
-pub struct RunCtx {
-    pub http: HttpClient,
-    pub session: crate::session::Session,
-    pub vars: Arc<serde_json::Value>,
-    pub revision: Revision,
-    pub strict: bool,
-    pub judge: Judge,
-    pub shared: shared::SharedSteps,
-    /// The ordinary authorization made before any check.
-    pub preflight: crate::preflight::Preflight,
-    /// How the revision graded was chosen.
-    pub grading: crate::preflight::Grading,
-    /// Whether checks that authorize may overlap.
-    pub schedule: schedule::Schedule,
-}
 
 /// Runs checks concurrently without the libtest harness (tests and library callers).
 pub async fn run_all(ctx: Arc<RunCtx>, checks: &[Check], concurrency: usize) -> Vec<CheckOutcome> {
@@ -273,65 +261,6 @@ impl RunCtx {
     }
 }
 
-impl RunCtx {
-    /// The login or consent page the user agent could not get past before any check, with the
-    /// fix: then every check that needs an authorization code skips, and the run says so once.
-    pub fn agent_blocked(&self) -> Option<crate::report::AgentBlocked> {
-        if self.preflight.outcome != "login" {
-            return None;
-        }
-        let page = self.preflight.page.clone().unwrap_or_default();
-        let rs = self
-            .vars
-            .pointer("/rs/url")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("URL");
-        Some(crate::report::AgentBlocked {
-            page: crate::http::without_query(&page.url).to_string(),
-            status: page.status,
-            fields: page.fields,
-            fix: format!(
-                "give the tool a login script: `mcp-oauth-conform init-profile --rs {rs} > target.toml` writes one from this page (fill in the user, keep the password in an environment variable), then run with `--config target.toml`; or log in yourself with `--agent interactive`, or drive a browser with `[agent] mode = \"command\"`"
-            ),
-        })
-    }
-
-    /// What the run learned before the checks, said once: how checks are scheduled, and an
-    /// ordinary authorization answered with an error page (which `authz.get-supported` grades).
-    pub fn run_notes(&self) -> Vec<String> {
-        let mut notes = Vec::new();
-        let p = &self.preflight;
-        if p.outcome == "page" {
-            let page = p.page.clone().unwrap_or_default();
-            let mut note = format!(
-                "the authorization server answered an ordinary authorization request with an error page (HTTP {} at {}: \"{}\")",
-                page.status,
-                crate::http::without_query(&page.url),
-                page.excerpt
-            );
-            if let Some(secs) = p.since_registration_secs.filter(|_| p.client_registered) {
-                note.push_str(&format!(
-                    ", for a client it had registered {secs:.1} s earlier and confirmed with a client_id: it did not keep the client it registered (authz.get-supported grades this; the checks that need a code skip)"
-                ));
-            }
-            notes.push(note);
-        }
-        notes.extend(self.schedule.note.clone());
-        if self.session.mode == crate::session::ClientMode::Cimd {
-            let base = self
-                .session
-                .documents
-                .as_ref()
-                .map(|d| d.base().to_string())
-                .unwrap_or_default();
-            notes.push(format!(
-                "the run's clients are URL clients: client metadata documents the tool serves at {base} (client mode cimd; --client-mode dcr registers clients instead)"
-            ));
-        }
-        notes
-    }
-}
-
 /// The client metadata document server. When the authorization server is on this machine it
 /// also listens on loopback addresses that are not the server's own (special-address cases).
 /// Its `as_host`, `drip` and recorded base URL come from the run.
@@ -348,7 +277,7 @@ async fn start_documents(
         .and_then(serde_json::Value::as_str)
         .and_then(|u| url::Url::parse(u).ok())
         .and_then(|u| u.host_str().map(str::to_string))
-        .filter(|h| crate::cimd::cases::is_loopback_host(h));
+        .filter(|h| crate::oauth::redirect::is_loopback_host(h));
     // A slow drip outlasts the run's wait for any answer three times over.
     let drip = http.timeout() * 3;
     let server = crate::cimd::DocumentServer::start(&cimd, drip)

@@ -6,6 +6,11 @@ use super::verdict::{Level, Verdict};
 use crate::http::Exchange;
 use crate::suite::Party;
 
+/// How a skip begins when the check needed an authorization code and the user agent could not
+/// get past the login page the run met before any check (the console counts these).
+pub const NEEDS_LOGIN: &str =
+    "needs an authorization code: the user agent stopped at the login page";
+
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct CheckOutcome {
     pub id: String,

@@ -16,9 +16,8 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 use tokio::sync::OnceCell;
 
-use crate::action::{StepError, StepResult};
+use crate::action::{Finding, Observed, StepError, StepResult};
 use crate::session::{ClientKind, GivenTokens, Session};
-use crate::suite::expect::Observed;
 use crate::suite::model::{ActionKind, Party, StepDef};
 
 #[derive(Default)]
@@ -80,7 +79,7 @@ impl SharedSteps {
         party: Party,
         step: &StepDef,
         key: String,
-    ) -> Result<(Observed, Option<String>, Vec<crate::suite::expect::Finding>), StepError> {
+    ) -> Result<(Observed, Option<String>, Vec<Finding>), StepError> {
         let skip = |why: String| Err(StepError::Precondition(why));
         let given = match step.action.get_ref() {
             ActionKind::Authorize => classify(step),

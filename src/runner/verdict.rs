@@ -65,27 +65,11 @@ impl std::str::FromStr for Verdict {
     }
 }
 
-/// The strength of a requirement. MUST and MUST NOT grade as `fail`, SHOULD and SHOULD NOT as
-/// `warn`; MAY and INFO rows are observed, not graded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Info,
-    May,
-    Should,
-    Must,
-}
+// Level is part of the suite format (suites name it); it lives with the suite model so that the
+// model depends on nothing that runs checks. Grading it into a verdict is the runner's business.
+pub use crate::suite::model::Level;
 
 impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Must => "must",
-            Level::Should => "should",
-            Level::May => "may",
-            Level::Info => "info",
-        }
-    }
-
     /// The verdict a broken expectation of this level produces.
     pub fn broken(self, strict: bool) -> Verdict {
         match self {
@@ -94,11 +78,5 @@ impl Level {
             Level::Should => Verdict::Warn,
             Level::May | Level::Info => Verdict::Info,
         }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }

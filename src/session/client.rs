@@ -1,35 +1,17 @@
-//! The run's OAuth clients: the kinds a check can ask for, and how each authenticates.
+//! The run's OAuth clients: the kinds a check can ask for, how each authenticates, and the
+//! client metadata documents that stand for URL clients.
 
-use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::cimd::cases::Placement;
 use crate::http::{Exchange, Request, Response};
 use crate::suite::model::ClientAuth;
 
-/// The clients a check can ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ClientKind {
-    /// The client of every ordinary flow: pre-registered if given, else registered by DCR.
-    Main,
-    /// A second public client, for cross-client checks.
-    Second,
-    /// A confidential client authenticating with HTTP Basic.
-    Confidential,
-    /// A confidential client authenticating with credentials in the body.
-    ConfidentialPost,
-    /// A public client whose redirect URI is an https URL the tool does not serve (for redirect
-    /// variants; its callback is never visited).
-    Web,
-    /// A public client with two redirect URIs.
-    Multi,
-    /// A public client whose redirect URI has a query component.
-    Query,
-    /// The client revocation checks use: the main one, or the confidential one when the
-    /// authorization server's `revocation_endpoint_auth_methods_supported` leaves out `none`
-    /// (public clients cannot revoke there, by its own word).
-    Revoker,
-}
+// Suites name clients, so the kinds are part of the suite format.
+pub use crate::suite::model::ClientKind;
 
 /// What the tool registers. `web`, `multi` and `query` are views of one registration (an https
 /// redirect URI and a loopback one with a query): registration is the most rate-limited request
@@ -66,19 +48,28 @@ pub struct Registration {
     pub sent: Value,
 }
 
-impl ClientKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClientKind::Main => "main",
-            ClientKind::Second => "second",
-            ClientKind::Confidential => "confidential",
-            ClientKind::ConfidentialPost => "confidential-post",
-            ClientKind::Web => "web",
-            ClientKind::Multi => "multi",
-            ClientKind::Query => "query",
-            ClientKind::Revoker => "revoker",
-        }
-    }
+/// A document a check asked for, and the client it describes.
+#[derive(Clone)]
+pub struct DocumentClient {
+    pub client: Arc<Client>,
+    pub placement: Placement,
+    /// What `no-store-changing` lists from its second fetch on.
+    pub later_redirect_uri: Option<String>,
+}
+
+/// Why a document cannot be had: nothing to serve it with (skip), or a case this run cannot
+/// build (the step does not run).
+pub enum DocumentError {
+    Unavailable(String),
+    NotHere(String),
+}
+
+/// Whether a client metadata document can stand for this kind of client (a public one).
+pub(super) fn describes(kind: ClientKind) -> bool {
+    !matches!(
+        kind,
+        ClientKind::Confidential | ClientKind::ConfidentialPost | ClientKind::Revoker
+    )
 }
 
 /// A client as the tool uses it.

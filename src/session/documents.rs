@@ -1,36 +1,15 @@
 //! URL clients: clients whose client_id is the URL of a client metadata document the tool's
 //! document server hosts. The run's own clients in `cimd` mode, and the documents of the
 //! `cimd.*` checks (one per check and case).
+//!
+//! Only methods of `Session` live here; the types they return are in `client`, so that the
+//! session's own file never imports this one.
 
 use std::sync::Arc;
 
-use super::{Client, ClientKind, Session};
-use crate::cimd::cases::Placement;
+use super::Session;
+use super::client::{Client, ClientKind, DocumentClient, DocumentError};
 use crate::suite::model::DocumentCase;
-
-/// A document a check asked for, and the client it describes.
-#[derive(Clone)]
-pub struct DocumentClient {
-    pub client: Arc<Client>,
-    pub placement: Placement,
-    /// What `no-store-changing` lists from its second fetch on.
-    pub later_redirect_uri: Option<String>,
-}
-
-/// Why a document cannot be had: nothing to serve it with (skip), or a case this run cannot
-/// build (the step does not run).
-pub enum DocumentError {
-    Unavailable(String),
-    NotHere(String),
-}
-
-/// Whether a client metadata document can stand for this kind of client (a public one).
-pub(super) fn describes(kind: ClientKind) -> bool {
-    !matches!(
-        kind,
-        ClientKind::Confidential | ClientKind::ConfidentialPost | ClientKind::Revoker
-    )
-}
 
 impl Session {
     fn server(&self) -> Result<&Arc<crate::cimd::DocumentServer>, String> {

@@ -13,14 +13,13 @@ use crate::agent::{Agent, CallbackListener};
 use crate::http::{Exchange, HttpClient, Request, Response};
 use crate::suite::model::ClientAuth;
 
-mod client;
+pub(crate) mod client;
 mod documents;
 mod given;
 mod tools;
 
 use client::Shape;
-pub use client::{Client, ClientKind, Registration, refuses_client};
-pub use documents::{DocumentClient, DocumentError};
+pub use client::{Client, ClientKind, DocumentClient, DocumentError, Registration, refuses_client};
 pub use given::{ClientConfig, ClientEntry, ClientMode, GivenTokens};
 use given::{configured_clients, role_hint};
 pub use tools::{CallTools, NamedTool, ToolPolicy};
@@ -177,7 +176,7 @@ impl Session {
         match self.mode {
             // Documents describe public clients only: a confidential one is still registered
             // where registration is offered.
-            ClientMode::Cimd if documents::describes(kind) => {
+            ClientMode::Cimd if client::describes(kind) => {
                 return self.url_client_of(kind).await;
             }
             ClientMode::Cimd => {}
@@ -448,7 +447,7 @@ impl Session {
                 "registering a {name} client failed: {} answered {} {}",
                 endpoint,
                 resp.status,
-                crate::suite::expect::show(&doc)
+                crate::http::redact::show(&doc)
             ));
         };
         let client = Client {

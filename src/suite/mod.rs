@@ -1,7 +1,10 @@
 //! Suites: the checks, as data. Loads `suites/*.toml` (built in, or from a folder), validates
 //! everything that can be validated before a run, and hands the runner a list of [`Check`]s.
+//!
+//! The bottom layer of the crate: `suite` imports nothing from it but `revision`, so that what
+//! runs checks (`runner`, `action`, `session`, `oauth`) can import the suite format without a
+//! cycle. Evaluating expectations is the runner's (`runner::expect`).
 
-pub mod expect;
 pub mod model;
 mod validate;
 pub use validate::default_from;
@@ -10,12 +13,14 @@ pub mod vars;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use model::{ActionKind, StepDef, SuiteFile};
+use model::{ActionKind, Level, StepDef, SuiteFile};
 
 use crate::revision::{Revision, RevisionSet};
-use crate::runner::verdict::Level;
 
-pub use model::Party;
+// The loader's helpers live in the leaf files (`model`, `vars`) so that `validate` can use them
+// without importing this file, which imports `validate`.
+pub use model::{Party, SuiteError, parse_status_pattern};
+pub use vars::{DISCOVERY_ROOTS, FLOW_ROOTS};
 
 /// The suites compiled into the binary, so that it runs from any directory.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -56,26 +61,6 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
-/// Top-level variables that discovery provides. Anything else a suite names must be saved by an
-/// earlier step of the same check.
-pub const DISCOVERY_ROOTS: &[&str] = &[
-    "target",
-    "run",
-    "rs",
-    "probe",
-    "challenge",
-    "prm",
-    "prm_discovery",
-    "as",
-    "as_discovery",
-];
-
-/// Variables an `authorize` or `token` step provides while it builds its request: the fresh PKCE
-/// values (`pkce.verifier`, `pkce.challenge`, `pkce.verifier2`) and the client it uses
-/// (`client.client_id`, `client.redirect_uri`, …), and the flow's defaults (`flow.scope`,
-/// `flow.resource`).
-pub const FLOW_ROOTS: &[&str] = &["pkce", "client", "flow", "document"];
-
 #[derive(Clone, Debug)]
 pub struct Check {
     pub id: String,
@@ -106,16 +91,6 @@ impl Check {
 #[derive(Clone, Debug)]
 pub struct Suite {
     pub checks: Vec<Check>,
-}
-
-/// A suite file that cannot be used, located as `file:line:column`.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
-pub struct SuiteError {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -552,16 +527,6 @@ fn load_checks(
         .collect()
 }
 
-/// `"4xx"` → 400..=499.
-pub fn parse_status_pattern(s: &str) -> Option<std::ops::RangeInclusive<u16>> {
-    let b = s.as_bytes();
-    if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1..].eq_ignore_ascii_case(b"xx") {
-        let base = u16::from(b[0] - b'0') * 100;
-        return Some(base..=base + 99);
-    }
-    s.parse::<u16>().ok().map(|c| c..=c)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -664,7 +629,7 @@ value = "${first.json}"
         let actions: Vec<&str> = steps.iter().map(|s| s.action.get_ref().as_str()).collect();
         assert_eq!(actions, ["http", "authorize", "inspect", "inspect"]);
         // The `use` step's client is the sequence's, where its steps act as a client.
-        assert_eq!(steps[1].client, Some(crate::session::ClientKind::Second));
+        assert_eq!(steps[1].client, Some(model::ClientKind::Second));
         assert_eq!(steps[2].client, None);
     }
 

@@ -1,13 +1,17 @@
 //! The suite file format: serde types for `suites/*.toml`. Unknown keys are errors everywhere, so
 //! a typo in a suite file is reported with its line and column instead of silently ignored.
+//!
+//! The model is the bottom layer of the suite: it imports nothing from the crate but
+//! `revision`, so the enums suites name (`Level`, `ClientKind`, `Forgery`, `JsonType`) live here
+//! and the modules that act on them import them from here.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::revision::{Revision, RevisionSet};
-use crate::runner::verdict::Level;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,7 +227,7 @@ pub struct StepDef {
     pub bearer: Option<String>,
     /// mcp: alter `bearer`, or mint a JWT modelled on it, before presenting it.
     #[serde(default)]
-    pub forge: Option<crate::oauth::forge::Forgery>,
+    pub forge: Option<Forgery>,
     /// mcp with `forge`: payload claims to set.
     #[serde(default)]
     pub claims: BTreeMap<String, toml::Value>,
@@ -263,7 +267,7 @@ pub struct StepDef {
     // authorize and token
     /// Which client makes the request (default: `main`; a token step: the authorize step's).
     #[serde(default)]
-    pub client: Option<crate::session::ClientKind>,
+    pub client: Option<ClientKind>,
     /// Parameters to set (replacing the default value, or added); an empty string sends `k=`.
     #[serde(default)]
     pub set: BTreeMap<String, String>,
@@ -763,4 +767,118 @@ impl JsonType {
             JsonType::Null => "null",
         }
     }
+}
+
+/// The strength of a requirement. MUST and MUST NOT grade as `fail`, SHOULD and SHOULD NOT as
+/// `warn`; MAY and INFO rows are observed, not graded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Info,
+    May,
+    Should,
+    Must,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
+            Level::May => "may",
+            Level::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The clients a check can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientKind {
+    /// The client of every ordinary flow: pre-registered if given, else registered by DCR.
+    Main,
+    /// A second public client, for cross-client checks.
+    Second,
+    /// A confidential client authenticating with HTTP Basic.
+    Confidential,
+    /// A confidential client authenticating with credentials in the body.
+    ConfidentialPost,
+    /// A public client whose redirect URI is an https URL the tool does not serve (for redirect
+    /// variants; its callback is never visited).
+    Web,
+    /// A public client with two redirect URIs.
+    Multi,
+    /// A public client whose redirect URI has a query component.
+    Query,
+    /// The client revocation checks use: the main one, or the confidential one when the
+    /// authorization server's `revocation_endpoint_auth_methods_supported` leaves out `none`
+    /// (public clients cannot revoke there, by its own word).
+    Revoker,
+}
+
+impl ClientKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::Main => "main",
+            ClientKind::Second => "second",
+            ClientKind::Confidential => "confidential",
+            ClientKind::ConfidentialPost => "confidential-post",
+            ClientKind::Web => "web",
+            ClientKind::Multi => "multi",
+            ClientKind::Query => "query",
+            ClientKind::Revoker => "revoker",
+        }
+    }
+}
+
+/// How a token is forged from one the run obtained (see `oauth::forge`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Forgery {
+    /// One character of the token changed (in a JWT: in the payload).
+    Flip,
+    /// A JWT with its signature cut short.
+    TruncateSignature,
+    /// A JWT whose claims were changed (`claims`), signature kept.
+    Claims,
+    /// An unsigned JWT (`alg: none`).
+    AlgNone,
+    /// HS256 with a key of the tool's, `iss` the tool's own.
+    OwnKey,
+    /// HS256 with a key of the tool's, `iss` the real issuer and `kid` copied from its JWK Set.
+    OwnKeyAsIssuer,
+    /// HS256 keyed with the AS's public key (algorithm confusion): its raw bytes.
+    Hs256PublicKey,
+    /// HS256 keyed with the AS's public key as PEM text (SPKI), the form a verifier configured
+    /// with a PEM file hands its HMAC when the token says HS256.
+    Hs256PublicKeyPem,
+    /// HS256 keyed with the AS's public JWK as compact JSON text, in the order the JWK Set lists
+    /// its members: what a verifier that stores the JWK as a string hands its HMAC.
+    Hs256PublicKeyJwk,
+}
+
+/// A suite file that cannot be used, located as `file:line:column`.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct SuiteError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// `"4xx"` → 400..=499.
+pub fn parse_status_pattern(s: &str) -> Option<std::ops::RangeInclusive<u16>> {
+    let b = s.as_bytes();
+    if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && b[1..].eq_ignore_ascii_case(b"xx") {
+        let base = u16::from(b[0] - b'0') * 100;
+        return Some(base..=base + 99);
+    }
+    s.parse::<u16>().ok().map(|c| c..=c)
 }

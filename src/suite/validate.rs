@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 
 use super::model::{self, ActionKind, CheckDef, Matcher, StatusPattern, StepDef};
-use super::{DISCOVERY_ROOTS, FLOW_ROOTS, SuiteError, parse_status_pattern, vars};
+use super::model::{SuiteError, parse_status_pattern};
+use super::vars::{self, DISCOVERY_ROOTS, FLOW_ROOTS};
 
 /// Builds an error located at the first occurrence of a needle inside the current check.
 pub type At<'a> = dyn Fn(&str, String) -> SuiteError + 'a;

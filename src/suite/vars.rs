@@ -173,6 +173,26 @@ pub fn references(s: &str) -> Result<Vec<&str>, String> {
     Ok(out)
 }
 
+/// Top-level variables that discovery provides. Anything else a suite names must be saved by an
+/// earlier step of the same check.
+pub const DISCOVERY_ROOTS: &[&str] = &[
+    "target",
+    "run",
+    "rs",
+    "probe",
+    "challenge",
+    "prm",
+    "prm_discovery",
+    "as",
+    "as_discovery",
+];
+
+/// Variables an `authorize` or `token` step provides while it builds its request: the fresh PKCE
+/// values (`pkce.verifier`, `pkce.challenge`, `pkce.verifier2`) and the client it uses
+/// (`client.client_id`, `client.redirect_uri`, …), and the flow's defaults (`flow.scope`,
+/// `flow.resource`).
+pub const FLOW_ROOTS: &[&str] = &["pkce", "client", "flow", "document"];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,76 +1,20 @@
 //! Evaluates a step's expectations against what the step observed. Each broken expectation
 //! becomes a [`Finding`] carrying the level it was written at; the runner turns the worst finding
 //! into the check's verdict.
+//!
+//! The generic matchers are here; the predicates that parse a whole answer themselves
+//! (`challenge`, `jwks_public`) are in the child files, which only add methods to `Eval`.
+
+mod challenge;
+mod jwks;
 
 use serde_json::Value;
 
-use super::model::{ChallengeExpect, Expect, JsonType, Matcher, NoEmptyValues, StatusPattern};
-use super::vars::{Missing, Scope, display};
-use crate::oauth::www_authenticate;
-use crate::runner::verdict::Level;
-
-/// What one step saw: a response, or for `inspect` a value.
-#[derive(Clone, Debug)]
-pub struct Observed {
-    pub status: Option<u16>,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-    /// The parsed JSON document, or why there is none.
-    pub json: Result<Value, String>,
-    /// What the action knows besides the answer (the client it used, say): `${name.meta.…}`.
-    pub meta: Value,
-}
-
-impl Default for Observed {
-    fn default() -> Self {
-        Observed {
-            status: None,
-            headers: Vec::new(),
-            body: None,
-            json: Err("nothing observed".into()),
-            meta: Value::Null,
-        }
-    }
-}
-
-impl Observed {
-    pub fn header_joined(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> = self
-            .headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect();
-        (!values.is_empty()).then(|| values.join(", "))
-    }
-
-    /// The JSON shape under which later steps read this one: `${name.status}`,
-    /// `${name.headers.location}`, `${name.json.client_id}`, `${name.body}`.
-    pub fn to_value(&self, url: Option<&str>) -> Value {
-        let mut headers = serde_json::Map::new();
-        for (k, _) in &self.headers {
-            let k = k.to_ascii_lowercase();
-            if !headers.contains_key(&k) {
-                let joined = self.header_joined(&k).unwrap_or_default();
-                headers.insert(k, Value::String(joined));
-            }
-        }
-        serde_json::json!({
-            "url": url,
-            "status": self.status,
-            "headers": headers,
-            "json": self.json.as_ref().ok(),
-            "body": self.body,
-            "meta": self.meta,
-        })
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
-    pub level: Level,
-    pub text: String,
-}
+use crate::action::{Finding, Observed};
+use crate::http::redact::show;
+use crate::oauth::redirect::is_loopback_host;
+use crate::suite::model::{Expect, JsonType, Level, Matcher, NoEmptyValues, StatusPattern};
+use crate::suite::vars::{Missing, Scope, display};
 
 /// Settings that change how values are judged, not what is expected.
 #[derive(Clone, Copy, Debug)]
@@ -238,7 +182,9 @@ pub fn error_code_level(pointer: &str, level: Level) -> Level {
 fn status_in(s: u16, set: &[StatusPattern]) -> bool {
     set.iter().any(|p| match p {
         StatusPattern::Code(c) => *c == s,
-        StatusPattern::Pattern(p) => super::parse_status_pattern(p).is_some_and(|r| r.contains(&s)),
+        StatusPattern::Pattern(p) => {
+            crate::suite::model::parse_status_pattern(p).is_some_and(|r| r.contains(&s))
+        }
     })
 }
 
@@ -254,40 +200,6 @@ fn show_statuses(set: &[StatusPattern]) -> String {
         items[0].clone()
     } else {
         format!("one of {}", items.join(", "))
-    }
-}
-
-/// A value as it reads in a message: compact JSON, cut to a readable length. No credential is
-/// quoted beyond its shortened form: secret members (at any depth) and the values named in
-/// URLs and forms are shortened, and a long string without spaces (a token, whatever member
-/// it came from) is shown shortened rather than cut, since a cut one escapes redaction.
-pub fn show(v: &Value) -> String {
-    use crate::http::redact;
-    let mut v = v.clone();
-    redact::redact_json_names(&mut v);
-    let s = match &v {
-        Value::String(t) if t.chars().count() > 64 && !t.contains(char::is_whitespace) => {
-            let named = redact::redact_names(t);
-            if named.contains('«') || url::Url::parse(t).is_ok() {
-                Value::String(named.into_owned()).to_string()
-            } else {
-                format!("\"{}\"", redact::shorten(t))
-            }
-        }
-        _ => v.to_string(),
-    };
-    if s.chars().count() > 160 {
-        format!("{}…", s.chars().take(160).collect::<String>())
-    } else {
-        s
-    }
-}
-
-fn is_loopback_host(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
     }
 }
 
@@ -530,7 +442,7 @@ impl Eval<'_> {
             }
         };
         if m.secure_url == Some(true) {
-            let loopback = url.host().as_ref().is_some_and(is_loopback_host);
+            let loopback = url.host_str().is_some_and(is_loopback_host);
             let ok = url.scheme() == "https"
                 || (url.scheme() == "http" && loopback && self.judge.allow_loopback_http);
             if !ok {
@@ -583,93 +495,6 @@ impl Eval<'_> {
         ))
     }
 
-    fn challenge(
-        &mut self,
-        c: &ChallengeExpect,
-        seen: &Observed,
-        level: Level,
-    ) -> Result<(), Missing> {
-        let values: Vec<&str> = seen
-            .headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("www-authenticate"))
-            .map(|(_, v)| v.as_str())
-            .collect();
-        let wants_header = c.header == Some(true)
-            || c.bearer == Some(true)
-            || c.min_params.is_some()
-            || c.well_formed == Some(true);
-        if values.is_empty() && wants_header {
-            self.push(level, "no WWW-Authenticate header".into());
-            return Ok(());
-        }
-        let parsed = www_authenticate::parse_all(values.iter().copied());
-        let challenges = match &parsed {
-            Ok(cs) => cs.clone(),
-            Err(e) => {
-                if !values.is_empty()
-                    && (c.bearer.is_some()
-                        || c.well_formed == Some(true)
-                        || c.min_params.is_some()
-                        || !c.params.is_empty())
-                {
-                    self.push(
-                        level,
-                        format!(
-                            "WWW-Authenticate {:?} does not parse: {e}",
-                            values.join(", ")
-                        ),
-                    );
-                }
-                return Ok(());
-            }
-        };
-        let bearer = challenges.iter().find(|ch| ch.is_bearer());
-        match (c.bearer, bearer) {
-            (Some(true), None) => {
-                let schemes: Vec<&str> = challenges.iter().map(|ch| ch.scheme.as_str()).collect();
-                self.push(
-                    level,
-                    format!("no Bearer challenge (schemes: {})", schemes.join(", ")),
-                );
-            }
-            (Some(false), Some(b)) => self.push(level, format!("unexpected Bearer challenge: {b}")),
-            _ => {}
-        }
-        if let (Some(min), Some(b)) = (c.min_params, bearer) {
-            if b.params.len() < min {
-                self.push(
-                    level,
-                    format!(
-                        "the Bearer challenge has {} auth-param(s), expected at least {min}: {:?}",
-                        b.params.len(),
-                        values.join(", ")
-                    ),
-                );
-            }
-        }
-        if c.well_formed == Some(true) {
-            for b in challenges.iter().filter(|ch| ch.is_bearer()) {
-                for p in b.bearer_problems() {
-                    self.push(level, format!("Bearer challenge: {p}"));
-                }
-            }
-        }
-        for (name, m) in &c.params {
-            let v = bearer
-                .and_then(|b| b.param(name))
-                .map(|s| Value::String(s.to_string()));
-            self.matcher(
-                &format!("challenge parameter {name}"),
-                v.as_ref(),
-                m,
-                level,
-                None,
-            )?;
-        }
-        Ok(())
-    }
-
     fn no_empty(&mut self, n: &NoEmptyValues, seen: &Observed, level: Level) {
         let Ok(Value::Object(map)) = &seen.json else {
             return; // The shape checks report a non-object document.
@@ -690,49 +515,6 @@ impl Eval<'_> {
                     ),
                 );
             }
-        }
-    }
-
-    fn jwks_public(&mut self, seen: &Observed, level: Level) {
-        let keys = match &seen.json {
-            Ok(doc) => match doc.get("keys").and_then(Value::as_array) {
-                Some(k) => k,
-                None => return self.push(level, "the JWK Set has no `keys` array".into()),
-            },
-            Err(why) => return self.push(level, format!("the JWK Set is not JSON: {why}")),
-        };
-        let mut uses = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            let Some(obj) = key.as_object() else {
-                self.push(level, format!("keys[{i}] is not an object"));
-                continue;
-            };
-            let kid = obj.get("kid").map(show).unwrap_or_else(|| format!("#{i}"));
-            let private: Vec<&str> = ["d", "p", "q", "dp", "dq", "qi", "oth"]
-                .into_iter()
-                .filter(|m| obj.contains_key(*m))
-                .collect();
-            if !private.is_empty() {
-                self.push(
-                    level,
-                    format!(
-                        "key {kid} publishes private member(s) {}",
-                        private.join(", ")
-                    ),
-                );
-            }
-            if obj.contains_key("k") {
-                self.push(
-                    level,
-                    format!("key {kid} is a symmetric key (member k) in a public JWK Set"),
-                );
-            }
-            uses.push(obj.get("use").and_then(Value::as_str).map(str::to_string));
-        }
-        // Keys without `use` cannot be told apart from the encryption keys beside them.
-        let has_enc = uses.iter().any(|u| u.as_deref() == Some("enc"));
-        if has_enc && uses.iter().any(Option::is_none) {
-            self.push(level, "signing and encryption keys are published together but not every key says its `use`".into());
         }
     }
 }
