@@ -152,7 +152,7 @@ async fn attempt(
         Err(crate::agent::AgentError::Http(e @ crate::http::HttpError::Timeout { .. }))
             if document.is_some() =>
         {
-            footprint_timeout(ctx);
+            ctx.session.footprint.authorizations(1);
             crate::agent::Landing {
                 stopped: Some(e.to_string()),
                 ..Default::default()
@@ -274,10 +274,6 @@ async fn attempt(
         },
     };
     Ok((seen, last.map(|r| r.url), findings))
-}
-
-fn footprint_timeout(ctx: &ActionCtx<'_>) {
-    ctx.session.footprint.authorizations(1);
 }
 
 /// Every fetch of a document (and of its redirect target) so far.

@@ -403,13 +403,7 @@ async fn positive_control(
     let kind = step.client.unwrap_or(crate::session::ClientKind::Main);
     // A document case is controlled by a valid document: the same kind of URL client, fetched
     // from the same server, reaches a code.
-    let control = match step.document {
-        Some(_) => {
-            StepDef::internal("action = \"authorize\"\nshared = true\ndocument = \"valid\"\n")
-                .ok()?
-        }
-        None => control_step(kind)?,
-    };
+    let control = control_step(kind, step.document.is_some())?;
     let key = super::shared::key(&control, None);
     let result = ctx
         .shared
@@ -463,9 +457,11 @@ async fn positive_control(
 }
 
 /// The unaltered, shared authorization request of a client: the same request as the suites'
-/// `shared = true` ordinary grant, so the control costs no extra authorization for `main`.
-fn control_step(kind: crate::session::ClientKind) -> Option<StepDef> {
+/// `shared = true` ordinary grant, so the control costs no extra authorization for `main`. A
+/// document case is controlled by a URL client whose document is valid.
+fn control_step(kind: crate::session::ClientKind, document: bool) -> Option<StepDef> {
     let client = match kind {
+        _ if document => "document = \"valid\"\n".to_string(),
         crate::session::ClientKind::Main => String::new(),
         k => format!("client = \"{}\"\n", k.as_str()),
     };

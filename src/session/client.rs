@@ -85,6 +85,19 @@ pub struct Client {
 }
 
 impl Client {
+    /// This client standing in for `kind` (`web`, `multi` and `query` are views of one
+    /// registration): a `query` client's default redirect URI is the one with a query.
+    pub fn as_kind(&self, kind: ClientKind) -> Client {
+        let mut c = Client {
+            kind,
+            ..self.clone()
+        };
+        if kind == ClientKind::Query {
+            c.redirect_uris.sort_by_key(|u| !u.contains('?'));
+        }
+        c
+    }
+
     pub fn redirect_uri(&self) -> &str {
         self.redirect_uris
             .first()

@@ -33,7 +33,7 @@ impl Session {
         };
         let client = cell
             .get_or_init(|| async {
-                let uris = self.redirect_uris_of(kind);
+                let uris = super::strings(&self.metadata(kind)["redirect_uris"]);
                 let server = self.server()?;
                 let placement = server.create(DocumentCase::Valid, uris.clone(), Vec::new())?;
                 Ok(self.remember(Client {
@@ -46,25 +46,7 @@ impl Session {
             })
             .await
             .clone()?;
-        let mut client = Client {
-            kind,
-            ..(*client).clone()
-        };
-        if kind == ClientKind::Query {
-            client.redirect_uris.sort_by_key(|u| !u.contains('?'));
-        }
-        Ok(Arc::new(client))
-    }
-
-    fn redirect_uris_of(&self, kind: ClientKind) -> Vec<String> {
-        self.metadata(kind)["redirect_uris"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
+        Ok(Arc::new(client.as_kind(kind)))
     }
 
     fn remember(&self, client: Client) -> Arc<Client> {

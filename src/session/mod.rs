@@ -190,15 +190,7 @@ impl Session {
             ClientMode::Dcr => {}
         }
         let reg = self.registration(http, kind).await?;
-        let mut client = Client {
-            kind,
-            ..reg.client.clone()
-        };
-        if kind == ClientKind::Query {
-            // Its default redirect URI is the one with a query.
-            client.redirect_uris.sort_by_key(|u| !u.contains('?'));
-        }
-        Ok(Arc::new(client))
+        Ok(Arc::new(reg.client.as_kind(kind)))
     }
 
     /// The kind a `revoker` stands for here (once [`Session::revoker`] chose); every other kind
@@ -283,11 +275,7 @@ impl Session {
             ClientKind::Query => web.filter(|c| c.redirect_uris.iter().any(|u| u.contains('?'))),
             _ => None,
         })?;
-        let mut c = Client { kind, ..c.clone() };
-        if kind == ClientKind::Query {
-            c.redirect_uris.sort_by_key(|u| !u.contains('?'));
-        }
-        Some(c)
+        Some(c.as_kind(kind))
     }
 
     /// The roles given clients registered beforehand (`main` among them for `--client-id`).
@@ -409,15 +397,7 @@ impl Session {
             .as_str()
             .unwrap_or("none")
             .to_string();
-        let redirect_uris: Vec<String> = body["redirect_uris"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let redirect_uris = strings(&body["redirect_uris"]);
         let req = Request {
             method: "POST".into(),
             url: endpoint.clone(),
@@ -494,6 +474,18 @@ impl Session {
         self.exchanges.lock().map(|e| e.clone()).unwrap_or_default()
     }
 }
+/// The strings of a JSON array (none for anything else).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Why a check that needs the authorization server skips when the run was given its tokens.
 fn tokens_only(what: &str) -> String {
     format!(
