@@ -3,8 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 use anyhow::Context;
 
@@ -14,12 +13,12 @@ use crate::cli::{
 };
 use crate::config::{self, ConfigError, Profile, RunConfig};
 use crate::demo;
-use crate::discovery::{self, Discovery};
 use crate::exit;
 use crate::expectations;
-use crate::http::{HttpClient, Redactor};
+use crate::http::Redactor;
+use crate::report::progress::{Progress, Style};
 use crate::report::{self, RunReport};
-use crate::runner::{self, RunCtx, outcome::CheckOutcome};
+use crate::runner;
 
 pub fn main() -> ExitCode {
     let cli = match cli::parse() {
@@ -61,6 +60,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::InitProfile(args)) => init_profile(args),
         Some(Command::Explain(args)) => explain(args),
         Some(Command::List(args)) => list_catalogue(args),
+        Some(Command::Fuzz(args)) => fuzz(*args),
         None => {
             let profile = match &cli.config {
                 Some(p) => config::load_profile(p)?,
@@ -224,7 +224,7 @@ fn reference_server(args: ReferenceArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// A run against a target: discovery, the checks as libtest trials, reports, exit code.
+/// A run against a target: the run with its progress on the console, reports, exit code.
 pub fn run(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<u8> {
     execute(rt, cfg).map(|(code, _)| code)
 }
@@ -254,77 +254,46 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
         };
         return Ok((exit::OK, empty));
     }
-    let started = Instant::now();
-    let redactor = Arc::new(Redactor::new());
-    let http = HttpClient::new(cfg.settings.http.clone(), redactor.clone())?;
-    let mut found = rt.block_on(discovery::discover(&http, &cfg.target));
-    print_discovery(&cfg, &found);
-    if cfg.dry_run {
-        print!("{}", crate::dry_run::render(&cfg, &found));
-        return Ok((
-            exit::OK,
-            build_report(
-                &cfg.target,
-                &found,
-                None,
-                Vec::new(),
-                started,
-                http.requests_sent(),
-            ),
-        ));
-    }
-    // The preflight and the revision negotiation happen here; `found` then holds the revision.
-    let ctx = Arc::new(rt.block_on(RunCtx::new(http, &mut found, &cfg.settings))?);
-    print_grading(&found, &ctx);
-    let sink = Arc::new(Mutex::new(Vec::new()));
-    let trials = runner::trials(
-        ctx.clone(),
-        &cfg.suite.checks,
-        rt.handle().clone(),
-        sink.clone(),
-    );
-    let _ = libtest_mimic::run(&cfg.harness, trials);
-    // Whatever the checks did (errors, the deadline), what the run created is taken away.
-    let cleanup = rt.block_on(crate::cleanup::run(
-        &ctx,
-        &cfg.settings.http,
-        cfg.settings.keep,
-    ));
-    let mut outcomes = std::mem::take(
-        &mut *sink
-            .lock()
-            .map_err(|_| anyhow::anyhow!("a check panicked while recording"))?,
-    );
-    runner::sort(&mut outcomes, &cfg.suite.checks);
-    let mut report = build_report(
-        &cfg.target,
-        &found,
-        Some(&ctx.grading),
-        outcomes,
-        started,
-        ctx.http.requests_sent() + cleanup.requests,
-    );
-    report.footprint = ctx.session.footprint.report();
-    report.agent_blocked = ctx.agent_blocked();
-    report.run_notes = ctx.run_notes();
-    // Client registrations happen on first use, outside any one check's record; the preflight
-    // and the negotiation before any check.
-    report.discovery_exchanges.extend(ctx.session.exchanges());
-    report
-        .discovery_exchanges
-        .extend(ctx.preflight.exchanges.iter().cloned());
-    report
-        .discovery_exchanges
-        .extend(ctx.grading.exchanges.iter().cloned());
-    report
-        .discovery_exchanges
-        .extend(ctx.schedule.exchanges.iter().cloned());
-    report.discovery_exchanges.extend(cleanup.exchanges);
-    let report = report.redacted(&redactor);
-    let paths = write_reports(&cfg.report_dir, &report)?;
+    // The selection (`FILTER`, `--skip`, `--exact`) as libtest applies it; libtest-mimic only
+    // parses the arguments (its runner would print warn and info as `ok`).
+    let checks: Vec<crate::suite::Check> = cfg
+        .suite
+        .checks
+        .iter()
+        .filter(|c| crate::dry_run::selected(&cfg, c))
+        .cloned()
+        .collect();
     let color = cfg.harness.color == Some(libtest_mimic::ColorSetting::Always);
     // colored asks the environment itself; the decision was made already (config::build).
     colored::control::set_override(color);
+    let options = runner::RunOptions {
+        concurrency: cfg.harness.test_threads.unwrap_or(config::DEFAULT_THREADS),
+        discovery_only: cfg.dry_run,
+        redactor: Arc::new(Redactor::new()),
+    };
+    let progress = Progress::new(
+        Box::new(std::io::stdout()),
+        Style::of(&cfg.harness),
+        color,
+        options.redactor.clone(),
+        &checks,
+        cfg.suite.checks.len() - checks.len(),
+    );
+    let record = rt.block_on(runner::run(
+        &cfg.target,
+        &cfg.settings,
+        &checks,
+        &options,
+        Arc::new(progress),
+    ))?;
+    let found = &record.discovery;
+    if cfg.dry_run {
+        print!("{}", crate::dry_run::render(&cfg, found));
+        return Ok((exit::OK, record.report(&cfg.target)));
+    }
+    let redactor = &record.redactor;
+    let report = record.report(&cfg.target).redacted(redactor);
+    let paths = write_reports(&cfg.report_dir, &report)?;
     print!(
         "{}",
         redactor.scrub(&report::console::render_styled(&report, &paths, color))
@@ -332,7 +301,7 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
     let mut code = exit::for_run(&report.outcomes, found.unreachable.is_some());
     // With --expect, the expectations decide (an unreachable target still exits 3).
     if let (Some(exp), None) = (&cfg.expect, &found.unreachable) {
-        let ids = cfg.suite.checks.iter().map(|c| c.id.as_str());
+        let ids = known_ids(&cfg);
         let ev = expectations::evaluate(exp, &report.outcomes, ids, cfg.settings.strict);
         print!("{}", expectations::render(exp, &ev));
         code = if ev.all_match() {
@@ -416,34 +385,6 @@ fn init_profile(args: InitProfileArgs) -> anyhow::Result<u8> {
     }
 }
 
-/// The run's record. `found` holds the revision graded once the run's context is built
-/// (`RunCtx::new`); `grading` says how it was chosen.
-pub fn build_report(
-    target: &discovery::Target,
-    found: &Discovery,
-    grading: Option<&crate::preflight::Grading>,
-    outcomes: Vec<CheckOutcome>,
-    started: Instant,
-    requests: u64,
-) -> RunReport {
-    RunReport {
-        target_rs: target.rs_raw.clone(),
-        target_as: target.as_raw.clone(),
-        spec: found.revision.to_string(),
-        spec_reason: found.revision_reason.clone(),
-        negotiation: grading.map(|g| g.record.clone()),
-        agent_blocked: None,
-        run_notes: Vec::new(),
-        duration_ms: started.elapsed().as_millis() as u64,
-        requests,
-        footprint: Default::default(),
-        discovery_notes: found.notes.clone(),
-        discovery_exchanges: found.exchanges.clone(),
-        outcomes,
-        jwts: Vec::new(),
-    }
-}
-
 pub fn write_reports(dir: &Path, report: &RunReport) -> anyhow::Result<Vec<String>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create report folder {}", dir.display()))?;
@@ -462,57 +403,6 @@ pub fn write_reports(dir: &Path, report: &RunReport) -> anyhow::Result<Vec<Strin
         paths.push(path.display().to_string());
     }
     Ok(paths)
-}
-
-fn print_discovery(cfg: &RunConfig, found: &Discovery) {
-    println!(
-        "target: {}{}",
-        cfg.target.rs_raw,
-        cfg.target
-            .as_raw
-            .as_ref()
-            .map(|a| format!(" (AS {a})"))
-            .unwrap_or_default()
-    );
-    for n in &found.notes {
-        println!("discovery: {n}");
-    }
-    if let Some(u) = &found.unreachable {
-        println!("discovery: the MCP endpoint is unreachable: {u}");
-    }
-}
-
-/// The revision graded, once the preflight and the negotiation have run.
-fn print_grading(found: &Discovery, ctx: &RunCtx) {
-    let scrub = |s: &str| ctx.http.redactor().scrub(s);
-    println!(
-        "spec: {} ({})",
-        found.revision,
-        scrub(&found.revision_reason)
-    );
-    if ctx.grading.record.server_speaks.is_some() {
-        println!("negotiation: {}", scrub(&ctx.grading.record.how));
-    }
-    let p = &ctx.preflight;
-    match &p.why_no_token {
-        None if p.outcome == crate::preflight::GIVEN => println!(
-            "preflight: none (the run was given its tokens: no registration, authorization or token request is sent)"
-        ),
-        None => println!("preflight: an ordinary authorization reached a code and a token"),
-        Some(why) => println!("preflight: {}; no token: {}", p.outcome, scrub(why)),
-    }
-    if let Some(b) = ctx.agent_blocked() {
-        println!(
-            "user agent: stopped at the login page {} (HTTP {}, fields: {}); the checks that need an authorization code will skip. Fix: {}",
-            scrub(&b.page),
-            b.status,
-            b.fields.join(", "),
-            b.fix
-        );
-    }
-    for n in ctx.run_notes() {
-        println!("run: {}", scrub(&n));
-    }
 }
 
 /// `--list`: the selected checks; with libtest's `--format json`, the catalogue for machines.
@@ -540,9 +430,20 @@ fn load_suite(dir: Option<&Path>) -> Result<crate::suite::Suite, ConfigError> {
 /// `explain ID`: one check from the catalogue; an unknown ID is a usage error naming the closest.
 fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
     let suite = load_suite(args.suite_dir.as_deref())?;
-    let check = crate::catalogue::find(&suite.checks, &args.id)
-        .map_err(|near| ConfigError::Usage(crate::catalogue::unknown_id(&args.id, &near)))?;
-    print_all(&crate::catalogue::explain(check))?;
+    // The live fuzzer's oracles have IDs of their own (fuzz.no-5xx); those shared with a check
+    // (fuzz.no-reflection) are explained as the check.
+    let text = match crate::catalogue::find(&suite.checks, &args.id) {
+        Ok(check) => crate::catalogue::explain(check),
+        Err(near) => match crate::fuzz::oracle::oracle(&args.id) {
+            Some(o) => crate::catalogue::explain_oracle(o),
+            None => {
+                return Err(
+                    ConfigError::Usage(crate::catalogue::unknown_id(&args.id, &near)).into(),
+                );
+            }
+        },
+    };
+    print_all(&text)?;
     Ok(exit::OK)
 }
 
@@ -572,4 +473,143 @@ fn print_all(text: &str) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r,
     }
+}
+
+/// The IDs an expectations file may name: the suite's checks and the fuzzer's oracles, so that
+/// one file gates both a conformance run and a `fuzz` run of the same server.
+fn known_ids(cfg: &RunConfig) -> impl Iterator<Item = &str> {
+    cfg.suite
+        .checks
+        .iter()
+        .map(|c| c.id.as_str())
+        .chain(crate::fuzz::oracle::ORACLES.iter().map(|o| o.id))
+}
+
+/// `fuzz`: the live fuzzer against a deployment, or against the reference server (`--demo`).
+fn fuzz(args: cli::FuzzArgs) -> anyhow::Result<u8> {
+    use crate::fuzz::{Endpoint, Options};
+    let endpoints: Vec<Endpoint> = if args.endpoints.is_empty() {
+        Endpoint::ALL.to_vec()
+    } else {
+        args.endpoints
+            .iter()
+            .map(|e| e.trim().parse())
+            .collect::<Result<_, String>>()
+            .map_err(|e| ConfigError::Usage(format!("--endpoints: {e}")))?
+    };
+    let rt = runtime()?;
+    let reference = if args.demo {
+        let options = mcp_oauth_reference::Options {
+            flaws: parse_flaws(&args.flaws)?,
+            ..Default::default()
+        };
+        let r = rt
+            .block_on(mcp_oauth_reference::Reference::start(options))
+            .context("cannot start the reference server")?;
+        println!(
+            "reference server: {} (MCP endpoint {})",
+            r.base_url(),
+            r.rs_url()
+        );
+        Some(r)
+    } else {
+        None
+    };
+    let (rs, as_url, profile) = match &reference {
+        Some(r) => (Some(r.rs_url()), Some(r.issuer()), demo::profile()?),
+        None => (
+            args.rs.clone(),
+            args.as_url.clone(),
+            match &args.config {
+                Some(p) => config::load_profile(p)?,
+                None => Profile::default(),
+            },
+        ),
+    };
+    let run_args = cli::RunArgs {
+        spec: args.spec.clone(),
+        report_dir: args.report_dir.clone(),
+        strict: args.strict,
+        timeout: args.timeout,
+        deadline: None,
+        suite_dir: None,
+        expect: args.expect.clone(),
+        dry_run: false,
+        call_tools: None,
+        keep: args.keep,
+        harness: libtest_mimic::Arguments::default(),
+    };
+    let cfg = config::build(rs, as_url, args.client, profile, run_args)?;
+    let opts = Options {
+        budget: args.budget,
+        duration: args.duration.map(std::time::Duration::from_secs),
+        seed: args.seed,
+        endpoints,
+        strict: cfg.settings.strict,
+        max_findings: args.max_findings,
+    };
+    println!(
+        "fuzz: seed {}, budget {} requests{}",
+        opts.seed,
+        opts.budget,
+        opts.duration
+            .map(|d| format!(", at most {} s", d.as_secs()))
+            .unwrap_or_default()
+    );
+    let color = report::console::color_wanted(None);
+    colored::control::set_override(color);
+    let options = runner::RunOptions::default();
+    // Discovery and the revision as a conformance run prints them; the oracles are printed below.
+    let progress = Progress::new(
+        Box::new(std::io::stdout()),
+        Style::Pretty,
+        color,
+        options.redactor.clone(),
+        &[],
+        0,
+    );
+    let result = rt.block_on(crate::fuzz::target::against(
+        &cfg.target,
+        &cfg.settings,
+        &opts,
+        &options,
+        Arc::new(progress),
+    ));
+    if let Some(r) = reference {
+        rt.block_on(r.shutdown());
+    }
+    let run = result?.record;
+    let redactor = &run.redactor;
+    let report = run.report(&cfg.target).redacted(redactor);
+    let paths = write_reports(&cfg.report_dir, &report)?;
+    let mut out = String::new();
+    for o in &report.outcomes {
+        out.push_str(&format!("{} ... {}\n", o.id, o.verdict));
+        if matches!(
+            o.verdict,
+            runner::verdict::Verdict::Fail | runner::verdict::Verdict::Warn
+        ) {
+            for line in o.message.lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+    }
+    print!("{}", redactor.scrub(&out));
+    print!(
+        "{}",
+        redactor.scrub(&report::console::render_styled(&report, &paths, color))
+    );
+    let unreachable = run.discovery.unreachable.is_some();
+    let mut code = exit::for_run(&report.outcomes, unreachable);
+    if let (Some(exp), false) = (&cfg.expect, unreachable) {
+        let ids = known_ids(&cfg);
+        let ev = expectations::evaluate(exp, &report.outcomes, ids, cfg.settings.strict);
+        print!("{}", expectations::render(exp, &ev));
+        code = if ev.all_match() {
+            exit::OK
+        } else {
+            exit::CONFORMANCE_FAILED
+        };
+    }
+    Ok(code)
 }

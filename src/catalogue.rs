@@ -233,6 +233,48 @@ pub fn explain(c: &Check) -> String {
     out
 }
 
+/// One oracle of the live fuzzer (`fuzz`), in the shape of a check's explanation.
+pub fn explain_oracle(o: &crate::fuzz::oracle::Oracle) -> String {
+    const WIDTH: usize = 96;
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", o.id);
+    out.push_str(&wrap(o.title, "  ", WIDTH));
+    out.push('\n');
+    let facts = [
+        ("family", "fuzz".to_string()),
+        ("level", o.level.as_str().to_string()),
+        ("revisions", "all".to_string()),
+        (
+            "judged by",
+            "the live fuzzer: mcp-oauth-conform fuzz --rs URL (src/fuzz/oracle.rs)".to_string(),
+        ),
+    ];
+    for (k, v) in facts {
+        let _ = writeln!(out, "  {:11} {v}", format!("{k}:"));
+    }
+    for (heading, body) in [
+        ("Why it matters", o.why),
+        ("How to fix a server that fails it", o.fix),
+        ("How it is graded", o.reading),
+    ] {
+        let _ = writeln!(out, "\n{heading}");
+        out.push_str(&wrap(body, "  ", WIDTH));
+    }
+    let _ = writeln!(out, "\nReferences");
+    let width = o.refs.iter().map(|r| r.len()).max().unwrap_or(0);
+    for r in o.refs {
+        match ref_link(r) {
+            Some(url) => {
+                let _ = writeln!(out, "  {r:width$}  {url}");
+            }
+            None => {
+                let _ = writeln!(out, "  {r}");
+            }
+        }
+    }
+    out
+}
+
 /// Prose from a suite file, safe in Markdown: `<` would open an HTML tag, `*` emphasis, `|` a
 /// table cell. Code spans (between backticks) are left as written.
 fn md_text(s: &str) -> String {

@@ -14,6 +14,7 @@ Examples:
   mcp-oauth-conform --rs URL --list                       list the checks (ID, level, title)
   mcp-oauth-conform explain rs.audience                   one check: why it matters, how to fix it, spec links
   mcp-oauth-conform list --format json                    every check, for machines (also: --list --format json)
+  mcp-oauth-conform fuzz --rs URL --config target.toml    fuzz the deployment (2500 requests; --budget, --seed)
 
 Verdicts: pass, fail (a MUST broken), warn (a SHOULD broken), info, skip (with the reason), error
 (no usable answer). Exit codes: 0 no fail/error, 1 a check failed, 2 bad usage/suite/config,
@@ -238,6 +239,88 @@ pub enum Command {
     /// Print the catalogue of checks, no target needed: text (ID, level, title), json (for
     /// machines) or markdown (docs/checks.md)
     List(ListArgs),
+    /// Fuzz a deployment: mutations of valid authorization, token, registration, revocation,
+    /// introspection and MCP requests, judged by protocol oracles (5xx, stack traces, reflected
+    /// markup, injected headers, slow answers, tokens for malformed input); each finding
+    /// minimized, with a curl command
+    Fuzz(Box<FuzzArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// The MCP endpoint to fuzz (the resource server)
+    #[arg(
+        long = "rs",
+        value_name = "URL",
+        env = "MCP_CONFORM_RS",
+        required_unless_present = "demo"
+    )]
+    pub rs: Option<String>,
+
+    /// The authorization server's issuer (optional when the resource's metadata names it)
+    #[arg(long = "as", value_name = "URL", env = "MCP_CONFORM_AS")]
+    pub as_url: Option<String>,
+
+    /// Target profile (TOML), as for a conformance run
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Fuzz the built-in reference server instead of --rs (with --flaw to give it a defect)
+    #[arg(long, conflicts_with_all = ["rs", "as_url", "config"])]
+    pub demo: bool,
+
+    /// With --demo: switch on a flaw of the reference server (repeatable); the fuzz-* flaws are
+    /// the ones only a fuzzer finds
+    #[arg(long = "flaw", value_name = "NAME", requires = "demo")]
+    pub flaws: Vec<String>,
+
+    /// Requests the run may send in all (seeds, controls and minimization included)
+    #[arg(long, value_name = "N", default_value_t = crate::fuzz::DEFAULT_BUDGET)]
+    pub budget: u64,
+
+    /// Seconds the fuzzing may take (the budget still applies)
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<u64>,
+
+    /// Seed of the mutation order: the same seed against the same server sends the same probes
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Stop after this many findings (default: fuzz until the budget or --duration is spent)
+    #[arg(long, value_name = "N")]
+    pub max_findings: Option<usize>,
+
+    /// Endpoints to fuzz, comma-separated: authorize, token, register, revoke, introspect, mcp
+    /// (default: all the deployment has)
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub endpoints: Vec<String>,
+
+    /// MCP revision the requests are made for (default: negotiated, as in a conformance run)
+    #[arg(long, value_name = "REVISION", value_parser = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"])]
+    pub spec: Option<String>,
+
+    /// Folder for results.json and the other reports
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub report_dir: PathBuf,
+
+    /// Treat warnings as failures
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Seconds to wait for any one HTTP answer (an answer that never comes is a finding)
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    /// Expectations file (TOML): accepted results by oracle ID, each with a reason
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
+
+    /// Leave the clients and tokens the run created on the server
+    #[arg(long)]
+    pub keep: bool,
+
+    #[command(flatten, next_help_heading = "Client and user agent")]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]

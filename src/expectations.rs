@@ -409,6 +409,7 @@ mod tests {
             exchanges: Vec::new(),
             why: None,
             fix: None,
+            steps: Vec::new(),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod dry_run;
 pub mod exit;
 pub mod expectations;
 pub mod footprint;
+pub mod fuzz;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

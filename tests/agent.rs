@@ -31,9 +31,15 @@ async fn run(
         .into_iter()
         .filter(|c| prefixes.iter().any(|p| c.id.starts_with(p)))
         .collect();
-    let out = runner::run_target(&target, settings, &checks, 8)
-        .await
-        .unwrap();
+    let out = runner::run(
+        &target,
+        &settings,
+        &checks,
+        &runner::RunOptions::concurrent(8),
+        std::sync::Arc::new(runner::event::Silent),
+    )
+    .await
+    .unwrap();
     reference.shutdown().await;
     out.outcomes
         .into_iter()
@@ -42,7 +48,7 @@ async fn run(
 }
 
 /// Every check against a reference server, as a user with only `--rs` would run it.
-async fn whole_suite(options: Options, settings: RunSettings) -> runner::InProcessRun {
+async fn whole_suite(options: Options, settings: RunSettings) -> runner::RunRecord {
     let reference = Reference::start(options).await.unwrap();
     let target = Target {
         rs_raw: reference.rs_url(),
@@ -52,9 +58,15 @@ async fn whole_suite(options: Options, settings: RunSettings) -> runner::InProce
         other_resource: None,
     };
     let suite = Suite::builtin().unwrap();
-    let out = runner::run_target(&target, settings, &suite.checks, 8)
-        .await
-        .unwrap();
+    let out = runner::run(
+        &target,
+        &settings,
+        &suite.checks,
+        &runner::RunOptions::concurrent(8),
+        std::sync::Arc::new(runner::event::Silent),
+    )
+    .await
+    .unwrap();
     reference.shutdown().await;
     out
 }

@@ -26,7 +26,7 @@ const REVOCATION: &[&str] = &[
     "rs.revoked-token",
 ];
 
-fn run(options: Options, settings: RunSettings, ids: &[&str]) -> (runner::InProcessRun, usize) {
+fn run(options: Options, settings: RunSettings, ids: &[&str]) -> (runner::RunRecord, usize) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -48,16 +48,22 @@ fn run(options: Options, settings: RunSettings, ids: &[&str]) -> (runner::InProc
             .filter(|c| ids.contains(&c.id.as_str()))
             .collect();
         assert_eq!(checks.len(), ids.len());
-        let run = runner::run_target(&target, settings, &checks, 8)
-            .await
-            .unwrap();
+        let run = runner::run(
+            &target,
+            &settings,
+            &checks,
+            &runner::RunOptions::concurrent(8),
+            std::sync::Arc::new(runner::event::Silent),
+        )
+        .await
+        .unwrap();
         let live = reference.live_tokens();
         reference.shutdown().await;
         (run, live)
     })
 }
 
-fn assert_cleaned_up(run: &runner::InProcessRun, live_tokens: usize) {
+fn assert_cleaned_up(run: &runner::RunRecord, live_tokens: usize) {
     let f = &run.footprint;
     assert!(f.tokens_issued.refresh > 0, "{f:?}");
     assert_eq!(f.left_behind.tokens, 0, "{f:?}");

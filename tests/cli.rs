@@ -259,3 +259,53 @@ fn a_dry_run_sends_nothing_after_discovery() {
     assert_eq!(reference.secrets().len(), reference.users().len());
     rt.block_on(reference.shutdown());
 }
+
+#[test]
+fn fuzz_reports_a_minimized_finding_with_curl_and_exits_1() {
+    let dir = report_dir("fuzz");
+    let o = tool(&[
+        "fuzz",
+        "--demo",
+        "--flaw",
+        "fuzz-state-header-injection",
+        "--endpoints",
+        "authorize",
+        "--max-findings",
+        "1",
+        "--report-dir",
+        &dir,
+    ]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("fuzz.header-injection ... fail"), "{out}");
+    assert!(out.contains("parameter state"), "{out}");
+    assert!(out.contains("reproduce: curl -i "), "{out}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/results.json")).unwrap())
+            .unwrap();
+    let check = results["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "fuzz.header-injection")
+        .unwrap();
+    assert_eq!(check["verdict"], "fail");
+    assert!(!check["exchanges"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn fuzz_names_an_unknown_endpoint() {
+    let o = tool(&[
+        "fuzz",
+        "--rs",
+        "http://127.0.0.1:9/mcp",
+        "--endpoints",
+        "tokens",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("unknown endpoint \"tokens\""),
+        "{}",
+        text(&o)
+    );
+}

@@ -85,7 +85,7 @@ fn profile_clients() -> Vec<ClientEntry> {
         .collect()
 }
 
-fn run(clients: Vec<ClientEntry>) -> runner::InProcessRun {
+fn run(clients: Vec<ClientEntry>) -> runner::RunRecord {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -118,9 +118,15 @@ fn run(clients: Vec<ClientEntry>) -> runner::InProcessRun {
             .filter(|c| NEED_ROLES.iter().any(|(id, _)| c.id == *id) || c.id == PRECAUTION)
             .collect();
         assert_eq!(checks.len(), NEED_ROLES.len() + 1);
-        let run = runner::run_target(&target, settings, &checks, 8)
-            .await
-            .unwrap();
+        let run = runner::run(
+            &target,
+            &settings,
+            &checks,
+            &runner::RunOptions::concurrent(8),
+            std::sync::Arc::new(runner::event::Silent),
+        )
+        .await
+        .unwrap();
         reference.shutdown().await;
         run
     })

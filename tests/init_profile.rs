@@ -122,11 +122,12 @@ fn a_login_page_gives_a_profile_that_gets_a_run_past_it() {
         ..Default::default()
     };
     let run = rt
-        .block_on(runner::run_target(
+        .block_on(runner::run(
             &target(&reference, true),
-            settings,
+            &settings,
             &checks,
-            2,
+            &runner::RunOptions::concurrent(2),
+            std::sync::Arc::new(runner::event::Silent),
         ))
         .unwrap();
     rt.block_on(reference.shutdown());

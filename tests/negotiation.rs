@@ -5,7 +5,7 @@ use mcp_oauth_conform::demo;
 use mcp_oauth_conform::discovery::Target;
 use mcp_oauth_conform::reference::{Options, Reference, Variant};
 use mcp_oauth_conform::revision::Revision;
-use mcp_oauth_conform::runner::{self, InProcessRun, verdict::Verdict};
+use mcp_oauth_conform::runner::{self, RunRecord, verdict::Verdict};
 use mcp_oauth_conform::suite::Suite;
 
 fn rt() -> tokio::runtime::Runtime {
@@ -16,7 +16,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 /// The checks whose ID is in `ids`, against a reference server with `variants`.
-async fn run(variants: &[Variant], spec: Option<Revision>, ids: &[&str]) -> InProcessRun {
+async fn run(variants: &[Variant], spec: Option<Revision>, ids: &[&str]) -> RunRecord {
     let reference = Reference::start(Options {
         variants: variants.iter().copied().collect(),
         ..Default::default()
@@ -35,14 +35,20 @@ async fn run(variants: &[Variant], spec: Option<Revision>, ids: &[&str]) -> InPr
         .filter(|c| ids.contains(&c.id.as_str()))
         .collect();
     assert_eq!(checks.len(), ids.len(), "unknown check among {ids:?}");
-    let out = runner::run_target(&target, settings, &checks, 4)
-        .await
-        .unwrap();
+    let out = runner::run(
+        &target,
+        &settings,
+        &checks,
+        &runner::RunOptions::concurrent(4),
+        std::sync::Arc::new(runner::event::Silent),
+    )
+    .await
+    .unwrap();
     reference.shutdown().await;
     out
 }
 
-fn verdict(run: &InProcessRun, id: &str) -> (Verdict, String) {
+fn verdict(run: &RunRecord, id: &str) -> (Verdict, String) {
     let o = run.outcomes.iter().find(|o| o.id == id).unwrap();
     (o.verdict, o.message.clone())
 }
@@ -144,7 +150,15 @@ fn without_a_token_the_evidence_decides_and_says_why() {
             },
             ..Default::default()
         };
-        let out = runner::run_target(&target, settings, &[], 1).await.unwrap();
+        let out = runner::run(
+            &target,
+            &settings,
+            &[],
+            &runner::RunOptions::concurrent(1),
+            std::sync::Arc::new(runner::event::Silent),
+        )
+        .await
+        .unwrap();
         reference.shutdown().await;
         out
     });

@@ -192,8 +192,23 @@ fn no_secret_appears_whole_in_any_output_of_a_flawed_run() {
 
 use mcp_oauth_conform::http::Exchange;
 use mcp_oauth_conform::http::redact::{SECRET_FIELDS, encodings};
-use mcp_oauth_conform::report::{self, RunReport};
+use mcp_oauth_conform::report;
+use mcp_oauth_conform::report::progress::{Progress, Style};
 use mcp_oauth_conform::{demo, runner, suite};
+
+/// What the console observer printed during a run.
+#[derive(Clone, Default)]
+struct Printed(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Printed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 fn by_name_in_pairs<'a>(
     pairs: impl Iterator<Item = (std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>)>,
@@ -300,23 +315,41 @@ fn by_name_run(flaws: &[&str]) -> (Vec<String>, Vec<(String, String)>) {
         .build()
         .unwrap();
     let suite = suite::Suite::builtin().unwrap();
-    let (run, mut credentials) = rt.block_on(async {
+    let printed = Printed::default();
+    let (run, target, mut credentials) = rt.block_on(async {
         let reference = Reference::start(options(flaws)).await.unwrap();
         let target = demo::target(&reference).unwrap();
         let settings = demo::settings().unwrap();
+        let options = runner::RunOptions::concurrent(8);
+        // The console's progress lines, as the binary prints them.
+        let progress = Progress::new(
+            Box::new(printed.clone()),
+            Style::Pretty,
+            false,
+            options.redactor.clone(),
+            &suite.checks,
+            0,
+        );
         let run = tokio::time::timeout(
             DEADLINE,
-            runner::run_target(&target, settings, &suite.checks, 8),
+            runner::run(
+                &target,
+                &settings,
+                &suite.checks,
+                &options,
+                std::sync::Arc::new(progress),
+            ),
         )
         .await
         .expect("the run ended in time")
         .unwrap();
         let secrets = reference.secrets();
         reference.shutdown().await;
-        (run, secrets)
+        (run, target, secrets)
     });
     let mut exchanges: Vec<Exchange> = run.discovery.exchanges.clone();
-    exchanges.extend(run.preflight.exchanges.iter().cloned());
+    // Registrations, the preflight, the negotiation: everything the report holds.
+    exchanges.extend(run.setup_exchanges.iter().cloned());
     exchanges.extend(run.cleanup_exchanges.iter().cloned());
     for o in &run.outcomes {
         exchanges.extend(o.exchanges.iter().cloned());
@@ -332,21 +365,8 @@ fn by_name_run(flaws: &[&str]) -> (Vec<String>, Vec<(String, String)>) {
         credentials.len() > from_reference,
         "no credential by name in the exchanges: the collection is broken"
     );
-    // The report as `run` builds it: every exchange, then redacted once.
-    let raw: RunReport = serde_json::from_value(serde_json::json!({
-        "target_rs": "rs",
-        "target_as": null,
-        "spec": run.revision.to_string(),
-        "spec_reason": run.discovery.revision_reason,
-        "run_notes": run.run_notes,
-        "duration_ms": 0,
-        "requests": run.requests,
-        "discovery_notes": run.discovery.notes,
-        "discovery_exchanges": exchanges,
-        "outcomes": run.outcomes,
-    }))
-    .unwrap();
-    let red = raw.redacted(&run.redactor);
+    // The report as the binary builds it, redacted once.
+    let red = run.report(&target).redacted(&run.redactor);
     let outputs = vec![
         (
             "results.json".to_string(),
@@ -357,6 +377,10 @@ fn by_name_run(flaws: &[&str]) -> (Vec<String>, Vec<(String, String)>) {
         (
             "console".to_string(),
             run.redactor.scrub(&report::console::render(&red, &[])),
+        ),
+        (
+            "progress".to_string(),
+            String::from_utf8_lossy(&printed.0.lock().unwrap()).into_owned(),
         ),
     ];
     (credentials, outputs)

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use mcp_oauth_conform::http::Exchange;
 use mcp_oauth_conform::http::exchange::{RequestRecord, ResponseRecord};
 use mcp_oauth_conform::report::{self, RunReport};
-use mcp_oauth_conform::runner::outcome::CheckOutcome;
+use mcp_oauth_conform::runner::outcome::{
+    CheckOutcome, ExpectationOutcome, StepOutcome, StepState,
+};
 use mcp_oauth_conform::runner::verdict::{Level, Verdict};
 use mcp_oauth_conform::suite::Party;
 use serde_json::Value;
@@ -251,6 +253,31 @@ fn junit_of_a_flaw_demo_reads_back_in_junitparser() {
         match c["verdict"].as_str().unwrap() {
             "fail" => {
                 seen_fail += 1;
+                // system-out begins with the step that failed and what it expected and saw,
+                // as results.json records them.
+                let (step, failed) = c["steps"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|s| s["state"] == "ran")
+                    .find_map(|s| {
+                        let failed = s["expectations"].as_array().unwrap().iter().find(|e| {
+                            e["passed"] == false && (e["level"] == "must" || e["level"] == "should")
+                        })?;
+                        Some((s, failed))
+                    })
+                    .unwrap_or_else(|| panic!("{id}: no failing step in {:#}", c["steps"]));
+                let head = format!(
+                    "fail at step {}: {}\n  expected: {} ({})\n",
+                    step["index"],
+                    step["label"].as_str().unwrap(),
+                    failed["expected"].as_str().unwrap(),
+                    failed["level"].as_str().unwrap()
+                );
+                assert!(
+                    out.starts_with(&head),
+                    "{id}: system-out does not begin with {head:?}:\n{out}"
+                );
                 assert_eq!(results.len(), 1, "{id}");
                 assert_eq!(results[0]["kind"], "Failure", "{id}");
                 assert_eq!(results[0]["message"], message, "{id}");
@@ -302,6 +329,7 @@ fn outcome(id: &str, level: Level, verdict: Verdict, message: &str) -> CheckOutc
         exchanges: Vec::new(),
         why: None,
         fix: None,
+        steps: Vec::new(),
     }
 }
 
@@ -327,6 +355,21 @@ fn junit_with_every_verdict_and_hostile_text_reads_back_in_junitparser() {
         error: None,
         elapsed_ms: 2000,
     });
+    let mut fail = outcome("rs.a", Level::Must, Verdict::Fail, hostile);
+    fail.steps.push(StepOutcome {
+        index: 2,
+        label: "a <forged> token".into(),
+        state: StepState::Ran,
+        why: None,
+        exchanges: vec![],
+        expectations: vec![ExpectationOutcome {
+            expected: "status 401".into(),
+            passed: false,
+            level: Level::Must,
+            observed: Some(hostile.into()),
+            problems: vec![hostile.into()],
+        }],
+    });
     let r = RunReport {
         target_rs: "http://127.0.0.1:9/mcp".into(),
         target_as: None,
@@ -341,7 +384,7 @@ fn junit_with_every_verdict_and_hostile_text_reads_back_in_junitparser() {
         discovery_notes: vec![],
         discovery_exchanges: vec![],
         outcomes: vec![
-            outcome("rs.a", Level::Must, Verdict::Fail, hostile),
+            fail,
             error,
             outcome("rs.c", Level::Should, Verdict::Warn, "a SHOULD"),
             outcome("meta.a", Level::Info, Verdict::Info, "seen"),
@@ -370,6 +413,15 @@ fn junit_with_every_verdict_and_hostile_text_reads_back_in_junitparser() {
     // XML cannot carry ESC or BEL: quick-junit drops them (and the ANSI sequence); the rest of
     // the message arrives intact.
     assert_eq!(fail["message"], "<b>\"x\" & 'y'</b> ]]> red  end");
+    // The failing step and its expectation first, hostile text intact but for what XML cannot
+    // carry.
+    let out = rs["cases"][0]["system_out"].as_str().unwrap();
+    assert!(
+        out.starts_with(
+            "fail at step 2: a <forged> token\n  expected: status 401 (must)\n  observed: <b>\"x\" & 'y'</b> ]]> red  end\n"
+        ),
+        "{out}"
+    );
     let err = &rs["cases"][1];
     assert_eq!(err["results"][0]["kind"], "Error");
     assert_eq!(err["results"][0]["message"], "timed out after 2 s");

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use mcp_oauth_conform::demo;
 use mcp_oauth_conform::http::{Egress, HttpClient, HttpError, HttpSettings, Request};
 use mcp_oauth_conform::reference::{Flaw, Options, Reference};
-use mcp_oauth_conform::runner::{self, InProcessRun, verdict::Verdict};
+use mcp_oauth_conform::runner::{self, RunRecord, verdict::Verdict};
 use mcp_oauth_conform::suite::Suite;
 
 fn rt() -> tokio::runtime::Runtime {
@@ -25,7 +25,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 /// The checks whose ID starts with one of `prefixes`, against the reference with `flaws`.
-async fn run(flaws: &[Flaw], prefixes: &[&str]) -> (InProcessRun, u16) {
+async fn run(flaws: &[Flaw], prefixes: &[&str]) -> (RunRecord, u16) {
     let reference = Reference::start(Options {
         flaws: flaws.iter().copied().collect(),
         ..Default::default()
@@ -44,14 +44,20 @@ async fn run(flaws: &[Flaw], prefixes: &[&str]) -> (InProcessRun, u16) {
         .into_iter()
         .filter(|c| prefixes.iter().any(|p| c.id.starts_with(p)))
         .collect();
-    let out = runner::run_target(&target, settings, &checks, 4)
-        .await
-        .unwrap();
+    let out = runner::run(
+        &target,
+        &settings,
+        &checks,
+        &runner::RunOptions::concurrent(4),
+        std::sync::Arc::new(runner::event::Silent),
+    )
+    .await
+    .unwrap();
     reference.shutdown().await;
     (out, port)
 }
 
-fn outcome<'a>(run: &'a InProcessRun, id: &str) -> &'a runner::outcome::CheckOutcome {
+fn outcome<'a>(run: &'a RunRecord, id: &str) -> &'a runner::outcome::CheckOutcome {
     run.outcomes
         .iter()
         .find(|o| o.id == id)

@@ -51,6 +51,16 @@ pub async fn run(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> StepResu
     }
 }
 
+/// The request a `token`, `revoke` or `introspect` step would send, unsent, and the client it
+/// authenticates as: the live fuzzer starts from it.
+pub async fn oauth_request(
+    ctx: &ActionCtx<'_>,
+    step: &StepDef,
+    scope: &Scope,
+) -> Result<(crate::http::Request, std::sync::Arc<crate::session::Client>), StepError> {
+    token::request(ctx, step, scope).await
+}
+
 /// The longest a `wait` step waits: a grace window or a lifetime longer than this is not
 /// something a conformance run should sit through.
 const MAX_WAIT_SECS: f64 = 300.0;

@@ -96,6 +96,16 @@ fn flipped(v: &str) -> String {
     chars.into_iter().collect()
 }
 
+/// The request the step would send, unsent (the live fuzzer mutates it), with the client it
+/// authenticates as.
+pub(super) async fn request(
+    ctx: &ActionCtx<'_>,
+    step: &StepDef,
+    scope: &Scope,
+) -> Result<(Request, std::sync::Arc<Client>), StepError> {
+    build(ctx, step, scope).await.map(|b| (b.0, b.2))
+}
+
 async fn build(ctx: &ActionCtx<'_>, step: &StepDef, scope: &Scope) -> Result<Built, StepError> {
     let action = *step.action.get_ref();
     let endpoint_var = match action {

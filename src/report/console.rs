@@ -1,5 +1,5 @@
-//! The closing lines on the terminal, after libtest's per-check lines: what libtest cannot say
-//! (warnings, informational findings, the verdict counts).
+//! The closing lines on the terminal, after the per-check lines ([`super::progress`]): the
+//! warnings and errors with their messages, the verdict counts, where the reports are.
 
 use std::ffi::OsString;
 use std::fmt::Write;
@@ -12,8 +12,8 @@ use super::RunReport;
 use crate::runner::verdict::Verdict;
 
 /// Whether the run's console output is coloured: `--color always|never`, or for `auto` (the
-/// default) the environment and whether stdout is a terminal. libtest's per-check lines are
-/// given the decision too, so that the two parts of the output never disagree.
+/// default) the environment and whether stdout is a terminal. The per-check lines
+/// ([`super::progress`]) are given the decision too, so that the two parts never disagree.
 pub fn color_wanted(setting: Option<ColorSetting>) -> bool {
     match setting.unwrap_or_default() {
         ColorSetting::Always => true,

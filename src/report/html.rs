@@ -142,7 +142,28 @@ struct CheckView {
     source: String,
     duration_ms: u64,
     open: bool,
+    /// For a fail, warn or error: the steps that decided it, shown first.
+    failing: Vec<FailingStepView>,
     exchanges: Vec<ExchangeView>,
+}
+
+#[derive(Serialize)]
+struct FailingStepView {
+    index: usize,
+    label: String,
+    /// Why it got no answer (an error), when no expectation says more.
+    why: Option<String>,
+    /// The numbers of its exchanges, as the transcript below numbers them.
+    exchanges: Vec<usize>,
+    expectations: Vec<ExpectationView>,
+}
+
+#[derive(Serialize)]
+struct ExpectationView {
+    expected: String,
+    observed: Option<String>,
+    level: &'static str,
+    problems: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -291,6 +312,30 @@ fn check_view(r: &RunReport, o: &CheckOutcome) -> CheckView {
         source: o.source.clone(),
         duration_ms: o.duration_ms,
         open: matches!(o.verdict, Verdict::Fail | Verdict::Error),
+        failing: o
+            .failing_steps()
+            .into_iter()
+            .map(|(step, failed)| FailingStepView {
+                index: step.index,
+                label: step.label.clone(),
+                why: failed.is_empty().then(|| step.why.clone()).flatten(),
+                exchanges: step.exchanges.iter().map(|i| i + 1).collect(),
+                expectations: failed
+                    .into_iter()
+                    .map(|e| ExpectationView {
+                        expected: e.expected.clone(),
+                        observed: e.observed.clone(),
+                        level: e.level.as_str(),
+                        // The observed value says it; without one, what was found.
+                        problems: if e.observed.is_some() {
+                            Vec::new()
+                        } else {
+                            e.problems.clone()
+                        },
+                    })
+                    .collect(),
+            })
+            .collect(),
         exchanges: o
             .exchanges
             .iter()
@@ -549,6 +594,46 @@ mod tests {
         }
         // Without the text, no empty box.
         assert!(!render(&sample()).contains(r#"<dl class="advice">"#));
+    }
+
+    #[test]
+    fn a_broken_check_shows_the_step_that_broke_it_first() {
+        let html = render(&sample());
+        let body = between(&html, r#"id="check-prm.resource-matches""#, "</details>");
+        let failing = body
+            .find(r#"<div class="failing">"#)
+            .expect("a failing step");
+        assert!(
+            failing < body.find(r#"<p class="message">"#).unwrap(),
+            "{body}"
+        );
+        assert!(
+            failing < body.find(r#"<div class="exchange">"#).unwrap(),
+            "{body}"
+        );
+        let step = between(body, r#"<div class="failing">"#, "</div>");
+        assert!(
+            step.contains(r#"fail at step 1: <strong>the PRM document</strong>"#),
+            "{step}"
+        );
+        assert!(
+            step.contains(r#"<td>JSON /resource: equals &quot;http://127.0.0.1:9/mcp&quot;</td><td><code>&quot;http://evil&quot;</code></td><td class="l-must">must</td>"#),
+            "{step}"
+        );
+        assert!(
+            !step.contains("status 200"),
+            "only the failing expectation: {step}"
+        );
+        let error = between(&html, r#"id="check-rs.401-no-token""#, "</details>");
+        assert!(
+            error.contains(r#"<p class="why-failed">timed out after 2 s</p>"#),
+            "{error}"
+        );
+        // Passing and skipped checks have none.
+        for id in ["prm.discoverable", "prm.jwks"] {
+            let body = between(&html, &format!(r#"id="check-{id}""#), "</details>");
+            assert!(!body.contains(r#"class="failing""#), "{id}: {body}");
+        }
     }
 
     #[test]

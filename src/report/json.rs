@@ -40,6 +40,7 @@ pub fn render(r: &RunReport) -> Value {
             "duration_ms": o.duration_ms,
             "source": o.source,
             "exchanges": o.exchanges,
+            "steps": o.steps,
         })).collect::<Vec<_>>(),
     })
 }

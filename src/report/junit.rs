@@ -1,7 +1,9 @@
 //! `junit.xml`: one testsuite per family, one testcase per check. `fail` is a
 //! failure, `error` an error, `skip` skipped with its reason; `pass`, `warn` and `info` are
 //! successes, each with a `verdict` property and (like every case) the message and the HTTP
-//! transcript in system-out (for `fail` and `warn`, the check's fix too). Level, spec references and the graded revision are properties.
+//! transcript in system-out (for `fail` and `warn`, the check's fix too). A broken check's
+//! system-out begins with the step that broke it and what it expected and saw. Level, spec
+//! references and the graded revision are properties.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -81,10 +83,13 @@ fn case(r: &RunReport, o: &CheckOutcome) -> TestCase {
     case
 }
 
-/// The message, for a broken requirement how to fix it, then every exchange as an HTTP
-/// transcript (`>` request, `<` response).
+/// For a broken check the steps that broke it, then the message, for a broken requirement how
+/// to fix it, then every exchange as an HTTP transcript (`>` request, `<` response).
 fn system_out(o: &CheckOutcome) -> String {
-    let mut out = String::new();
+    let mut out = failing_steps(o);
+    if !out.is_empty() {
+        out.push('\n');
+    }
     let _ = writeln!(out, "{} [{}] {}: {}", o.id, o.level, o.verdict, o.message);
     if let (Verdict::Fail | Verdict::Warn, Some(fix)) = (o.verdict, &o.fix) {
         let _ = writeln!(out, "fix: {fix}");
@@ -92,6 +97,40 @@ fn system_out(o: &CheckOutcome) -> String {
     for (i, x) in o.exchanges.iter().enumerate() {
         let _ = writeln!(out, "\n--- exchange {} ({} ms)", i + 1, x.elapsed_ms);
         out.push_str(&transcript(x));
+    }
+    out
+}
+
+/// The steps that decided a fail, warn or error verdict, each with its failing expectations
+/// (expected, observed, the level the failure carries) or why it got no answer: what a reader
+/// of a broken case wants before the transcript.
+pub fn failing_steps(o: &CheckOutcome) -> String {
+    let mut out = String::new();
+    for (step, failed) in o.failing_steps() {
+        let _ = writeln!(out, "{} at step {}: {}", o.verdict, step.index, step.label);
+        if failed.is_empty() {
+            if let Some(why) = &step.why {
+                let _ = writeln!(out, "  {why}");
+            }
+        }
+        for e in failed {
+            let _ = writeln!(out, "  expected: {} ({})", e.expected, e.level);
+            match &e.observed {
+                Some(seen) => {
+                    let _ = writeln!(out, "  observed: {seen}");
+                }
+                // Without a value to show (the action's own findings), what was found.
+                None => {
+                    for p in &e.problems {
+                        let _ = writeln!(out, "  found: {p}");
+                    }
+                }
+            }
+        }
+        if !step.exchanges.is_empty() {
+            let shown: Vec<String> = step.exchanges.iter().map(|i| (i + 1).to_string()).collect();
+            let _ = writeln!(out, "  exchanges: {}", shown.join(", "));
+        }
     }
     out
 }
@@ -194,6 +233,34 @@ mod tests {
                 broken,
                 "{out}"
             );
+        }
+    }
+
+    #[test]
+    fn a_broken_case_begins_with_the_step_that_broke_it() {
+        let r = sample();
+        let fail = system_out(&r.outcomes[0]);
+        assert!(
+            fail.starts_with(concat!(
+                "fail at step 1: the PRM document\n",
+                "  expected: JSON /resource: equals \"http://127.0.0.1:9/mcp\" (must)\n",
+                "  observed: \"http://evil\"\n",
+                "  exchanges: 1\n",
+                "\nprm.resource-matches [must] fail: "
+            )),
+            "{fail}"
+        );
+        // The expectation that held is not among the failures.
+        assert!(!fail.contains("status 200"), "{fail}");
+        let error = system_out(&r.outcomes[4]);
+        assert!(
+            error.starts_with("error at step 1: no token\n  timed out after 2 s\n"),
+            "{error}"
+        );
+        // Other verdicts (and a warning without step records) start with the message.
+        for o in &r.outcomes[1..4] {
+            let out = system_out(o);
+            assert!(out.starts_with(&format!("{} [", o.id)), "{out}");
         }
     }
 

@@ -5,6 +5,7 @@ pub mod console;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod progress;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -284,6 +285,7 @@ mod jwts {
 pub(crate) mod tests {
     use super::*;
     use crate::http::exchange::{RequestRecord, ResponseRecord};
+    use crate::runner::outcome::{ExpectationOutcome, StepOutcome, StepState};
     use crate::runner::verdict::Level;
     use crate::suite::Party;
     use base64::Engine;
@@ -340,6 +342,7 @@ pub(crate) mod tests {
             exchanges: Vec::new(),
             why: None,
             fix: None,
+            steps: Vec::new(),
         }
     }
 
@@ -359,6 +362,29 @@ pub(crate) mod tests {
             200,
             r#"{"resource":"http://evil","authorization_servers":["http://127.0.0.1:9"]}"#,
         ));
+        let expectation =
+            |expected: &str, observed: &str, problem: Option<&str>| ExpectationOutcome {
+                expected: expected.into(),
+                passed: problem.is_none(),
+                level: Level::Must,
+                observed: Some(observed.into()),
+                problems: problem.into_iter().map(str::to_string).collect(),
+            };
+        fail.steps.push(StepOutcome {
+            index: 1,
+            label: "the PRM document".into(),
+            state: StepState::Ran,
+            why: None,
+            exchanges: vec![0],
+            expectations: vec![
+                expectation("status 200", "200", None),
+                expectation(
+                    r#"JSON /resource: equals "http://127.0.0.1:9/mcp""#,
+                    r#""http://evil""#,
+                    Some(r#"JSON /resource is "http://evil", expected "http://127.0.0.1:9/mcp""#),
+                ),
+            ],
+        });
         let warn = outcome(
             "prm.scopes-supported",
             Level::Should,
@@ -394,6 +420,14 @@ pub(crate) mod tests {
             response: None,
             error: Some("timed out after 2 s".into()),
             ..exchange("POST", "http://127.0.0.1:9/mcp", None, 0, "")
+        });
+        error.steps.push(StepOutcome {
+            index: 1,
+            label: "no token".into(),
+            state: StepState::Error,
+            why: Some("timed out after 2 s".into()),
+            exchanges: vec![0],
+            expectations: Vec::new(),
         });
         let mut info = outcome(
             "meta.issuer",
@@ -440,6 +474,25 @@ pub(crate) mod tests {
         // The same shortened form in the exchange, so a reporter can match them up.
         let header = &red.outcomes[3].exchanges[0].request.headers[0].1;
         assert_eq!(header, &format!("Bearer {}", j.token));
+    }
+
+    #[test]
+    fn step_records_are_redacted_like_everything_else() {
+        let mut r = sample();
+        let token = access_token();
+        let e = &mut r.outcomes[0].steps[0].expectations[1];
+        e.observed = Some(format!("\"{token}\""));
+        e.problems = vec![format!("JSON /resource is \"{token}\"")];
+        r.outcomes[4].steps[0].why = Some(format!("sent {token}"));
+        let redactor = Redactor::new();
+        redactor.learn(&token);
+        let red = r.redacted(&redactor);
+        let text = serde_json::to_string(&red.outcomes).unwrap();
+        assert!(!text.contains(&token), "{text}");
+        let short = crate::http::redact::shorten(&token);
+        let e = &red.outcomes[0].steps[0].expectations[1];
+        assert_eq!(e.observed.as_deref(), Some(format!("\"{short}\"").as_str()));
+        assert!(e.problems[0].contains(&short));
     }
 
     #[test]

@@ -21,9 +21,10 @@
 use std::time::Instant;
 
 use super::ctx::RunCtx;
+use super::event::{Event, Observer};
 use super::expect;
-use super::outcome::CheckOutcome;
 pub use super::outcome::NEEDS_LOGIN;
+use super::outcome::{CheckOutcome, ExpectationOutcome, StepOutcome, StepState};
 use super::verdict::{Level, Verdict};
 use crate::action::Finding;
 use crate::action::{self, ActionCtx, StepError};
@@ -48,15 +49,21 @@ fn stopped_at_login(seen: &crate::action::Observed) -> bool {
     seen.json.as_ref().ok().and_then(|j| j.get("outcome")) == Some(&serde_json::json!("login"))
 }
 
-pub async fn execute(ctx: &RunCtx, check: &Check) -> CheckOutcome {
+/// Runs one check; each step's record goes to `observer` as the step ends.
+pub async fn execute(ctx: &RunCtx, check: &Check, observer: &dyn Observer) -> CheckOutcome {
     let started = Instant::now();
     let level = check.level_for(ctx.revision);
     let mut exchanges = Vec::new();
+    let mut steps = Steps {
+        check,
+        observer,
+        done: Vec::new(),
+    };
     let (verdict, message) = match ctx.http.deadline() {
-        None => grade(ctx, check, level, &mut exchanges).await,
+        None => grade(ctx, check, level, &mut exchanges, &mut steps).await,
         Some(d) if Instant::now() >= d => (Verdict::Error, DEADLINE_PASSED.to_string()),
         Some(d) => {
-            let graded = grade(ctx, check, level, &mut exchanges);
+            let graded = grade(ctx, check, level, &mut exchanges, &mut steps);
             match tokio::time::timeout_at(tokio::time::Instant::from_std(d), graded).await {
                 Ok(v) => v,
                 Err(_) => (Verdict::Error, DEADLINE_PASSED.to_string()),
@@ -84,7 +91,62 @@ pub async fn execute(ctx: &RunCtx, check: &Check) -> CheckOutcome {
         exchanges,
         why: check.why.clone(),
         fix: check.fix.clone(),
+        steps: steps.done,
     }
+}
+
+/// The records of the steps a check got to, each announced as it is made.
+struct Steps<'a> {
+    check: &'a Check,
+    observer: &'a dyn Observer,
+    done: Vec<StepOutcome>,
+}
+
+impl Steps<'_> {
+    /// Records the check's step at `index` (from 0).
+    fn finish(
+        &mut self,
+        index: usize,
+        url: Option<&str>,
+        state: StepState,
+        why: Option<String>,
+        exchanges: std::ops::Range<usize>,
+        expectations: Vec<ExpectationOutcome>,
+    ) {
+        let step = &self.check.steps[index];
+        let label = action::describe(step, url)
+            .unwrap_or_else(|| format!("{} (step {})", step.action.get_ref().as_str(), index + 1));
+        let record = StepOutcome {
+            index: index + 1,
+            label,
+            state,
+            why,
+            exchanges: exchanges.collect(),
+            expectations,
+        };
+        self.observer.event(&Event::StepFinished {
+            check: &self.check.id,
+            step: &record,
+        });
+        self.done.push(record);
+    }
+}
+
+/// What the action itself found, as expectations of its step (it has no matcher of its own).
+fn action_expectations(step: &StepDef, found: &[Finding]) -> Vec<ExpectationOutcome> {
+    found
+        .iter()
+        .map(|f| ExpectationOutcome {
+            expected: format!(
+                "what the {} action checks on its own",
+                step.action.get_ref().as_str()
+            ),
+            passed: false,
+            level: f.level,
+            observed: None,
+            problems: vec![f.text.clone()],
+        })
+        .collect()
 }
 
 async fn grade(
@@ -92,6 +154,7 @@ async fn grade(
     check: &Check,
     level: Level,
     exchanges: &mut Vec<crate::http::Exchange>,
+    steps: &mut Steps<'_>,
 ) -> (Verdict, String) {
     // Waiting for its turn counts against the run's deadline like the check itself.
     let _turn = ctx.schedule.turn(check).await;
@@ -134,13 +197,21 @@ async fn grade(
     let mut ran = 0usize;
     // Saved name → key of the shared step saved under it, for shared steps reading from it.
     let mut share_keys: std::collections::HashMap<&str, String> = Default::default();
-    for step in &check.steps {
+    for (index, step) in check.steps.iter().enumerate() {
+        let none = exchanges.len()..exchanges.len();
         if let Some(w) = &step.when {
             if !when_holds(w, &scope, ctx) {
+                let why = w
+                    .why
+                    .clone()
+                    .unwrap_or_else(|| "its condition does not hold".into());
+                steps.finish(index, None, StepState::Skipped, Some(why), none, vec![]);
                 continue;
             }
         }
         if let Some(why) = positive_control(ctx, &actx, check, step, &scope).await {
+            let state = StepState::Stopped;
+            steps.finish(index, None, state, Some(why.clone()), none, vec![]);
             return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
         }
         // Where approvals replace grants, an answer shared from another check is dead by now.
@@ -166,23 +237,32 @@ async fn grade(
         } else {
             action::run(&actx, step, &scope).await
         };
+        let first = exchanges.len();
         exchanges.extend(result.exchanges);
+        let mine = first..exchanges.len();
         let (seen, url, action_findings) = match result.outcome {
             Ok(o) => o,
-            Err(StepError::Missing(m)) => {
-                return graded.stop(check, level, ctx.strict, Verdict::Skip, m.to_string());
+            Err(e) => {
+                let (state, verdict) = match &e {
+                    StepError::Missing(_) | StepError::Precondition(_) => {
+                        (StepState::Stopped, Verdict::Skip)
+                    }
+                    StepError::NotApplicable(_) => (StepState::NotApplicable, Verdict::Skip),
+                    StepError::Http(_) | StepError::RateLimited(_) => {
+                        (StepState::Error, Verdict::Error)
+                    }
+                };
+                let why = e.to_string();
+                steps.finish(index, None, state, Some(why.clone()), mine, vec![]);
+                if state == StepState::NotApplicable {
+                    graded.notes.push(match action::describe(step, None) {
+                        Some(l) if check.steps.len() > 1 => format!("{l}: not run: {why}"),
+                        _ => format!("not run: {why}"),
+                    });
+                    continue;
+                }
+                return graded.stop(check, level, ctx.strict, verdict, why);
             }
-            Err(StepError::Precondition(why)) => {
-                return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
-            }
-            Err(StepError::NotApplicable(why)) => {
-                graded.notes.push(match action::describe(step, None) {
-                    Some(l) if check.steps.len() > 1 => format!("{l}: not run: {why}"),
-                    _ => format!("not run: {why}"),
-                });
-                continue;
-            }
-            Err(e) => return graded.stop(check, level, ctx.strict, Verdict::Error, e.to_string()),
         };
         let step_level = step.level.unwrap_or(level);
         let label = (check.steps.len() > 1)
@@ -207,24 +287,29 @@ async fn grade(
             let detail = labelled(&format!(
                 "the user agent stopped at a login page it could not get past ({why}); give a login script (`[agent] mode = \"form\"` in --config) or use --agent interactive"
             ));
-            return graded.stop(
-                check,
-                level,
-                ctx.strict,
-                Verdict::Skip,
-                login_skip(ctx, detail),
+            let why = login_skip(ctx, detail);
+            let state = StepState::Stopped;
+            steps.finish(
+                index,
+                url.as_deref(),
+                state,
+                Some(why.clone()),
+                mine,
+                vec![],
             );
+            return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
         }
         // `given`: what must hold for this step to be graded here at all.
         if let (Some(given), Some(other)) = (&step.given, &step.graded_by) {
-            match expect::evaluate(given, &seen, &scope, step_level, ctx.judge) {
-                Ok(f) if !f.is_empty() => {
+            match expect::evaluate_each(given, &seen, &scope, step_level, ctx.judge) {
+                Ok(ev) if !ev.findings.is_empty() => {
                     scope.unset("this");
-                    let what: Vec<&str> = f.iter().map(|f| f.text.as_str()).collect();
-                    graded.notes.push(labelled(&format!(
-                        "not graded here: {} ({other} grades that)",
-                        what.join(", ")
-                    )));
+                    let what: Vec<&str> = ev.findings.iter().map(|f| f.text.as_str()).collect();
+                    let why = format!("not graded here: {} ({other} grades that)", what.join(", "));
+                    graded.notes.push(labelled(&why));
+                    let state = StepState::NotGraded;
+                    let url = url.as_deref();
+                    steps.finish(index, url, state, Some(why), mine, ev.expectations);
                     if let Some(name) = &step.save {
                         scope.set(name, value);
                     }
@@ -233,17 +318,30 @@ async fn grade(
                 Ok(_) => {}
                 Err(m) => {
                     scope.unset("this");
-                    return graded.stop(check, level, ctx.strict, Verdict::Skip, m.to_string());
+                    let why = m.to_string();
+                    let state = StepState::Stopped;
+                    let url = url.as_deref();
+                    steps.finish(index, url, state, Some(why.clone()), mine, vec![]);
+                    return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
                 }
             }
         }
         ran += 1;
-        let evaluated = expect::evaluate(&step.expect, &seen, &scope, step_level, ctx.judge);
+        let evaluated = expect::evaluate_each(&step.expect, &seen, &scope, step_level, ctx.judge);
         scope.unset("this");
-        let evaluated = match evaluated {
-            Ok(f) => f,
-            Err(m) => return graded.stop(check, level, ctx.strict, Verdict::Skip, m.to_string()),
+        let (evaluated, mut expectations) = match evaluated {
+            Ok(ev) => (ev.findings, ev.expectations),
+            Err(m) => {
+                let why = m.to_string();
+                let state = StepState::Stopped;
+                let url = url.as_deref();
+                steps.finish(index, url, state, Some(why.clone()), mine, vec![]);
+                return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
+            }
         };
+        // The action's own findings come first, as in the message.
+        let mut records = action_expectations(step, &action_findings);
+        records.append(&mut expectations);
         // A flow that did not come back explains itself: where the user agent stopped, and why.
         let stop_note = agent_stop(&seen)
             .filter(|_| !evaluated.is_empty())
@@ -270,8 +368,12 @@ async fn grade(
             if stopped_at_login(&seen) {
                 why = login_skip(ctx, why);
             }
+            let state = StepState::Stopped;
+            let url = url.as_deref();
+            steps.finish(index, url, state, Some(why.clone()), mine, records);
             return graded.stop(check, level, ctx.strict, Verdict::Skip, why);
         }
+        steps.finish(index, url.as_deref(), StepState::Ran, None, mine, records);
         if let Some(n) = stop_note {
             graded.notes.push(n);
         }

@@ -1,6 +1,8 @@
 //! Evaluates a step's expectations against what the step observed. Each broken expectation
 //! becomes a [`Finding`] carrying the level it was written at; the runner turns the worst finding
-//! into the check's verdict.
+//! into the check's verdict. Beside the findings, each expectation evaluated is recorded whole
+//! (what it expected, what was seen, whether it held) for reports that show which one broke;
+//! the findings alone decide the verdict.
 //!
 //! The generic matchers are here; the predicates that parse a whole answer themselves
 //! (`challenge`, `jwks_public`) are in the child files, which only add methods to `Eval`.
@@ -10,6 +12,7 @@ mod jwks;
 
 use serde_json::Value;
 
+use super::outcome::ExpectationOutcome;
 use crate::action::{Finding, Observed};
 use crate::http::redact::show;
 use crate::oauth::redirect::is_loopback_host;
@@ -23,6 +26,13 @@ pub struct Judge {
     pub allow_loopback_http: bool,
 }
 
+/// The findings of one step's expectations, and each expectation as evaluated.
+#[derive(Debug, Default)]
+pub struct Evaluated {
+    pub findings: Vec<Finding>,
+    pub expectations: Vec<ExpectationOutcome>,
+}
+
 pub fn evaluate(
     e: &Expect,
     seen: &Observed,
@@ -30,33 +40,55 @@ pub fn evaluate(
     level: Level,
     judge: Judge,
 ) -> Result<Vec<Finding>, Missing> {
+    evaluate_each(e, seen, scope, level, judge).map(|ev| ev.findings)
+}
+
+/// [`evaluate`], keeping each expectation's record as well.
+pub fn evaluate_each(
+    e: &Expect,
+    seen: &Observed,
+    scope: &Scope,
+    level: Level,
+    judge: Judge,
+) -> Result<Evaluated, Missing> {
     let mut ev = Eval {
         scope,
         judge,
         findings: Vec::new(),
+        expectations: Vec::new(),
     };
+    let status_seen = seen.status.map(|s| s.to_string());
     // A status that must not be answered here is this check's own finding; a `graded_by` note
     // on the same status would only repeat it.
     let mut status_forbidden = false;
-    if let (Some(set), Some(s)) = (&e.status_not, seen.status) {
-        if status_in(s, set) {
+    if let Some(set) = &e.status_not {
+        let before = ev.findings.len();
+        if let Some(s) = seen.status.filter(|s| status_in(*s, set)) {
             status_forbidden = true;
             ev.push(
                 level,
                 format!("status {s}, which must not be answered here"),
             );
         }
+        ev.record(
+            format!("status not {}", show_statuses(set)),
+            status_seen.clone(),
+            level,
+            before,
+        );
     }
     // When the status is another check's to grade and is off, the error code of the body is not
     // a refusal's error code either: it is not graded here.
     let mut error_code_elsewhere = false;
     if let Some(status) = &e.status {
         let set = status.patterns();
+        let before = ev.findings.len();
         let text = match seen.status {
             Some(s) if status_in(s, set) => None,
             Some(s) => Some(format!("status {s}, expected {}", show_statuses(set))),
             None => Some("no HTTP status to compare".into()),
         };
+        let held = text.is_none();
         if let Some(mut text) = text {
             if let Some(why) = status.why() {
                 text = format!("{text} ({why})");
@@ -70,10 +102,33 @@ pub fn evaluate(
                 None => ev.push(status.level().unwrap_or(level), text),
             }
         }
+        let carries = match status.graded_by() {
+            Some(_) => Level::Info,
+            None => status.level().unwrap_or(level),
+        };
+        ev.record(
+            format!("status {}", show_statuses(set)),
+            status_seen.clone(),
+            carries,
+            before,
+        );
+        // A status forbidden above and graded elsewhere here is said once, by `status_not`;
+        // it still did not hold.
+        if let Some(last) = ev.expectations.last_mut() {
+            last.passed = held;
+        }
     }
     for (name, m) in &e.header {
         let v = seen.header_joined(name).map(Value::String);
+        let before = ev.findings.len();
         ev.matcher(&format!("header {name}"), v.as_ref(), m, level, None)?;
+        let expected = format!("header {name}: {}", matcher_text(m, scope));
+        ev.record(
+            expected,
+            v.as_ref().map(show),
+            matcher_level(m, level),
+            before,
+        );
     }
     let json_note = seen
         .json
@@ -84,22 +139,19 @@ pub fn evaluate(
         if error_code_elsewhere && pointer == "/error" {
             continue;
         }
+        let label = json_label(pointer, seen);
+        let before = ev.findings.len();
+        let carries = matcher_level(m, error_code_level(pointer, level));
+        let expected = format!("{label}: {}", matcher_text(m, scope));
         if let (true, Err(why)) = (pointer.is_empty(), &seen.json) {
             ev.push(
                 m.level.unwrap_or(level),
                 format!("the body is not JSON: {why}"),
             );
+            ev.record(expected, json_note.clone(), carries, before);
             continue;
         }
         let v = seen.json.as_ref().ok().and_then(|doc| doc.pointer(pointer));
-        let label = if pointer.is_empty() && seen.status.is_none() {
-            // An inspected value, not an answer.
-            "the value".to_string()
-        } else if pointer.is_empty() {
-            "the JSON body".to_string()
-        } else {
-            format!("JSON {pointer}")
-        };
         ev.matcher(
             &label,
             v,
@@ -107,30 +159,65 @@ pub fn evaluate(
             error_code_level(pointer, level),
             json_note.as_deref(),
         )?;
+        let observed = v.map(show).or_else(|| json_note.clone());
+        ev.record(expected, observed, carries, before);
     }
     if let Some(m) = &e.body {
         let v = seen.body.clone().map(Value::String);
+        let before = ev.findings.len();
         ev.matcher("the body", v.as_ref(), m, level, None)?;
+        let expected = format!("the body: {}", matcher_text(m, scope));
+        ev.record(
+            expected,
+            v.as_ref().map(show),
+            matcher_level(m, level),
+            before,
+        );
     }
     if let Some(c) = &e.challenge {
+        let before = ev.findings.len();
         ev.challenge(c, seen, level)?;
+        let observed = seen
+            .header_joined("www-authenticate")
+            .map(|h| show(&Value::String(h)));
+        ev.record(challenge_text(c, scope), observed, level, before);
     }
     if let Some(n) = &e.no_empty_values {
+        let before = ev.findings.len();
         ev.no_empty(n, seen, level);
+        ev.record("no member with an empty value".into(), None, level, before);
     }
     if e.jwks_public == Some(true) {
+        let before = ev.findings.len();
         ev.jwks_public(seen, level);
+        ev.record("a JWK Set of public keys only".into(), None, level, before);
     }
     if !e.any_of.is_empty() {
+        let before = ev.findings.len();
         let mut alternatives = Vec::new();
+        // What each alternative expected, as far as they were evaluated (the first that holds
+        // ends the evaluation).
+        let mut described = Vec::new();
         for alt in &e.any_of {
-            let f = evaluate(alt, seen, scope, level, judge)?;
+            let each = evaluate_each(alt, seen, scope, level, judge)?;
+            described.push(
+                each.expectations
+                    .iter()
+                    .map(|x| x.expected.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+            );
+            let f = each.findings;
             if f.is_empty() {
                 alternatives.clear();
                 break;
             }
             alternatives.push(f);
         }
+        if described.len() < e.any_of.len() {
+            described.push("…".into());
+        }
+        let expected = format!("any of: {}", described.join(" | "));
         if !alternatives.is_empty() {
             let worst = alternatives
                 .iter()
@@ -152,10 +239,13 @@ pub fn evaluate(
                 format!("none of the alternatives holds: {}", each.join(" | ")),
             );
         }
+        ev.record(expected, status_seen.clone(), level, before);
     }
     if let Some(uri) = &e.no_redirect_to {
         let uri = scope.interpolate(uri)?;
-        if let (Some(s), Some(loc)) = (seen.status, seen.header_joined("location")) {
+        let before = ev.findings.len();
+        let location = seen.header_joined("location");
+        if let (Some(s), Some(loc)) = (seen.status, &location) {
             if (300..400).contains(&s) && loc.starts_with(&uri) {
                 ev.push(
                     level,
@@ -163,8 +253,145 @@ pub fn evaluate(
                 );
             }
         }
+        ev.record(
+            format!("no redirect to {uri}"),
+            location.map(|l| show(&Value::String(l))),
+            level,
+            before,
+        );
     }
-    Ok(ev.findings)
+    Ok(Evaluated {
+        findings: ev.findings,
+        expectations: ev.expectations,
+    })
+}
+
+/// How a JSON pointer's value is named in findings.
+fn json_label(pointer: &str, seen: &Observed) -> String {
+    if pointer.is_empty() && seen.status.is_none() {
+        // An inspected value, not an answer.
+        "the value".to_string()
+    } else if pointer.is_empty() {
+        "the JSON body".to_string()
+    } else {
+        format!("JSON {pointer}")
+    }
+}
+
+/// The level a matcher's failure carries when it is written at `level`.
+fn matcher_level(m: &Matcher, level: Level) -> Level {
+    if m.graded_by.is_some() {
+        Level::Info
+    } else {
+        m.level.unwrap_or(level)
+    }
+}
+
+/// A value of a matcher as a reader expects it: resolved when it names a variable.
+fn expected_value(v: &toml::Value, scope: &Scope) -> String {
+    match scope.resolve(v) {
+        Ok(v) => show(&v),
+        Err(_) => v.to_string(),
+    }
+}
+
+/// What a matcher expects, short: `one of "a", "b"`, `present, an https URL`.
+fn matcher_text(m: &Matcher, scope: &Scope) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let value = |v: &toml::Value| expected_value(v, scope);
+    if m.present == Some(true) {
+        parts.push("present".into());
+    }
+    if m.absent == Some(true) || m.present == Some(false) {
+        parts.push("absent".into());
+    }
+    if let Some(t) = m.kind {
+        parts.push(format!("a {}", t.as_str()));
+    }
+    if let Some(v) = &m.equals {
+        parts.push(format!("equals {}", value(v)));
+    }
+    if let Some(v) = &m.not_equals {
+        parts.push(format!("not {}", value(v)));
+    }
+    if let Some(options) = &m.one_of {
+        let shown: Vec<String> = options.iter().map(value).collect();
+        parts.push(format!("one of {}", shown.join(", ")));
+    }
+    if let Some(v) = &m.contains {
+        parts.push(format!("contains {}", value(v)));
+    }
+    if let Some(v) = &m.not_contains {
+        parts.push(format!("does not contain {}", value(v)));
+    }
+    if let Some(re) = &m.matches {
+        parts.push(format!("matches /{re}/"));
+    }
+    if let Some(re) = &m.not_matches {
+        parts.push(format!("does not match /{re}/"));
+    }
+    if m.non_empty == Some(true) {
+        parts.push("not empty".into());
+    }
+    if let Some(n) = m.at_least {
+        parts.push(format!("at least {n}"));
+    }
+    if let Some(n) = m.at_most {
+        parts.push(format!("at most {n}"));
+    }
+    if let Some(n) = m.min_length {
+        parts.push(format!("at least {n} characters"));
+    }
+    if m.secure_url == Some(true) {
+        parts.push("an https URL".into());
+    }
+    if m.absolute_url == Some(true) {
+        parts.push("an absolute URL".into());
+    }
+    if m.no_fragment == Some(true) {
+        parts.push("no fragment".into());
+    }
+    if m.no_query == Some(true) {
+        parts.push("no query".into());
+    }
+    if m.public_or_target == Some(true) {
+        parts.push("no special-use host the target does not use".into());
+    }
+    if let Some(each) = &m.each {
+        parts.push(format!("each item: {}", matcher_text(each, scope)));
+    }
+    let mut text = if parts.is_empty() {
+        "anything".to_string()
+    } else {
+        parts.join(", ")
+    };
+    if m.optional {
+        text = format!("if present, {text}");
+    }
+    if let Some(other) = &m.graded_by {
+        text.push_str(&format!(" ({other} grades it)"));
+    }
+    text
+}
+
+/// What a `challenge` expectation expects, short.
+fn challenge_text(c: &crate::suite::model::ChallengeExpect, scope: &Scope) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if c.bearer == Some(true) {
+        parts.push("a Bearer challenge".into());
+    } else if c.header == Some(true) {
+        parts.push("present".into());
+    }
+    if c.well_formed == Some(true) {
+        parts.push("well formed".into());
+    }
+    if let Some(n) = c.min_params {
+        parts.push(format!("at least {n} parameters"));
+    }
+    for (name, m) in &c.params {
+        parts.push(format!("{name}: {}", matcher_text(m, scope)));
+    }
+    format!("WWW-Authenticate: {}", parts.join(", "))
 }
 
 /// Grading rule: the error code of a refusal is a SHOULD. A server that refuses correctly with
@@ -207,11 +434,31 @@ struct Eval<'a> {
     scope: &'a Scope,
     judge: Judge,
     findings: Vec<Finding>,
+    expectations: Vec<ExpectationOutcome>,
 }
 
 impl Eval<'_> {
     fn push(&mut self, level: Level, text: String) {
         self.findings.push(Finding { level, text });
+    }
+
+    /// Records one expectation whose findings are those pushed since `before`; `carries` is
+    /// the level its failure would carry when it held.
+    fn record(
+        &mut self,
+        expected: String,
+        observed: Option<String>,
+        carries: Level,
+        before: usize,
+    ) {
+        let found = &self.findings[before..];
+        self.expectations.push(ExpectationOutcome {
+            expected,
+            passed: found.is_empty(),
+            level: found.iter().map(|f| f.level).max().unwrap_or(carries),
+            observed,
+            problems: found.iter().map(|f| f.text.clone()).collect(),
+        });
     }
 
     fn matcher(
@@ -612,6 +859,68 @@ mod tests {
         assert_eq!(f[2].level, Level::Should);
         assert!(texts[3].contains("not an https URL"));
         assert!(texts[4].contains("has a fragment"));
+    }
+
+    #[test]
+    fn each_expectation_is_recorded_with_what_it_saw() {
+        let e: Expect = toml::from_str(
+            r#"status = { in = [401], graded_by = "rs.other" }
+               header.www-authenticate = { present = true }
+               json."/issuer" = { equals = "${as.issuer}" }
+               json."/error" = { one_of = ["invalid_token"], optional = true }
+               json."/list" = { contains = "c", level = "should" }"#,
+        )
+        .unwrap();
+        let scope = Scope::new(Arc::new(
+            serde_json::json!({"as": {"issuer": "https://as.example"}}),
+        ));
+        let seen = json(serde_json::json!({"issuer": "https://as.example/", "list": ["a"]}));
+        let judge = Judge {
+            allow_loopback_http: false,
+        };
+        let ev = evaluate_each(&e, &seen, &scope, Level::Must, judge).unwrap();
+        // The findings are what `evaluate` gives; the records add the expectations that held.
+        assert_eq!(
+            ev.findings,
+            evaluate(&e, &seen, &scope, Level::Must, judge).unwrap()
+        );
+        let shown: Vec<(&str, bool, Level, Option<&str>)> = ev
+            .expectations
+            .iter()
+            .map(|x| {
+                (
+                    x.expected.as_str(),
+                    x.passed,
+                    x.level,
+                    x.observed.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("status 401", false, Level::Info, Some("200")),
+                ("header www-authenticate: present", false, Level::Must, None),
+                (
+                    r#"JSON /issuer: equals "https://as.example""#,
+                    false,
+                    Level::Must,
+                    Some(r#""https://as.example/""#)
+                ),
+                (
+                    r#"JSON /list: contains "c""#,
+                    false,
+                    Level::Should,
+                    Some(r#"["a"]"#)
+                ),
+            ],
+            "{:#?}",
+            ev.expectations
+        );
+        assert_eq!(
+            ev.expectations[0].problems,
+            ["status 200, expected 401 (rs.other grades that)"]
+        );
     }
 
     #[test]

@@ -1,23 +1,26 @@
-//! The runner: discovery results + checks → outcomes. Checks run as libtest-mimic trials (the
-//! console, filters and `--list` behave like `cargo test`), or all at once in-process for the demo
-//! test suite; both go through [`check::execute`].
+//! The runner: one pipeline for every caller, the binary and the tests alike. [`run`] does
+//! discovery, builds the run's context (preflight, revision negotiation), runs the checks
+//! concurrently through [`check::execute`], and cleans up; it says what happens as it goes
+//! through [`event::Event`]s to an observer (the console prints them), and returns one
+//! [`RunRecord`], from which [`RunRecord::report`] builds the report.
 
 pub mod check;
 pub mod ctx;
+pub mod event;
 pub mod expect;
 pub mod outcome;
 pub mod schedule;
 pub mod shared;
 pub mod verdict;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Instant;
 
-use futures_util::StreamExt;
-use libtest_mimic::{Completion, Failed, Trial};
-
-use crate::http::HttpClient;
+use crate::discovery::{Discovery, Target};
+use crate::http::{HttpClient, Redactor};
 use crate::revision::Revision;
 use crate::suite::Check;
+use event::{Event, Observer};
 use expect::Judge;
 // The context lives in its own file so that the checks and the clean-up, which this file runs,
 // read it without importing this file.
@@ -25,79 +28,294 @@ pub use ctx::RunCtx;
 use outcome::CheckOutcome;
 use verdict::Verdict;
 
-/// Runs checks concurrently without the libtest harness (tests and library callers).
-pub async fn run_all(ctx: Arc<RunCtx>, checks: &[Check], concurrency: usize) -> Vec<CheckOutcome> {
-    let mut outcomes: Vec<CheckOutcome> = futures_util::stream::iter(checks.iter().map(|c| {
-        let ctx = ctx.clone();
-        async move { check::execute(&ctx, c).await }
-    }))
-    .buffer_unordered(concurrency.max(1))
-    .collect()
-    .await;
-    sort(&mut outcomes, checks);
-    outcomes
+/// How a run goes, besides its target and settings.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Checks in flight at once (`--test-threads`).
+    pub concurrency: usize,
+    /// Stop after discovery (`--dry-run`): nothing else is sent.
+    pub discovery_only: bool,
+    /// Learns every secret the run meets; its caller scrubs what it prints with it.
+    pub redactor: Arc<Redactor>,
 }
 
-/// Outcomes in suite order, whatever order they finished in.
-pub fn sort(outcomes: &mut [CheckOutcome], checks: &[Check]) {
-    let pos = |id: &str| checks.iter().position(|c| c.id == id).unwrap_or(usize::MAX);
-    outcomes.sort_by_key(|o| pos(&o.id));
+impl RunOptions {
+    /// `concurrency` checks at once; otherwise the defaults.
+    pub fn concurrent(concurrency: usize) -> RunOptions {
+        RunOptions {
+            concurrency,
+            ..RunOptions::default()
+        }
+    }
 }
 
-/// One libtest trial per check. Each trial blocks on the shared runtime (one
-/// runtime, `Handle::block_on` per trial) and records its outcome; libtest only prints.
-pub fn trials(
-    ctx: Arc<RunCtx>,
-    checks: &[Check],
-    handle: tokio::runtime::Handle,
-    sink: Arc<Mutex<Vec<CheckOutcome>>>,
-) -> Vec<Trial> {
-    checks
-        .iter()
-        .map(|c| {
-            let (ctx, check, handle, sink) = (ctx.clone(), c.clone(), handle.clone(), sink.clone());
-            let kind = c.level_for(ctx.revision).as_str().to_string();
-            Trial::ignorable_test(c.id.clone(), move || {
-                let outcome = handle.block_on(check::execute(&ctx, &check));
-                let message = ctx.http.redactor().scrub(&outcome.message);
-                let verdict = outcome.verdict;
-                if let Ok(mut s) = sink.lock() {
-                    s.push(outcome);
-                }
-                match verdict {
-                    Verdict::Fail => Err(Failed::from(message)),
-                    Verdict::Error => Err(Failed::from(format!("error: {message}"))),
-                    Verdict::Skip => Ok(Completion::ignored_with(message)),
-                    Verdict::Pass | Verdict::Warn | Verdict::Info => Ok(Completion::Completed),
-                }
-            })
-            .with_kind(kind)
-        })
-        .collect()
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            concurrency: 8,
+            discovery_only: false,
+            redactor: Arc::new(Redactor::new()),
+        }
+    }
 }
 
-/// Discovery plus every check, in-process, without the libtest console: what the demo's test
-/// suite and library callers use.
-pub struct InProcessRun {
+/// What a run found and did: discovery, the revision graded and how, every check's outcome,
+/// the clean-up. Unredacted: [`RunRecord::report`] builds the report, which is redacted once
+/// ([`crate::report::RunReport::redacted`]).
+pub struct RunRecord {
     /// What discovery found; `revision` and `revision_reason` are the revision graded.
-    pub discovery: crate::discovery::Discovery,
+    pub discovery: Discovery,
     /// The revision graded (as `discovery.revision`).
     pub revision: Revision,
+    /// Whether the run stopped after discovery (`--dry-run`): then there is no preflight,
+    /// negotiation, check or clean-up, and the fields that hold them are empty.
+    pub discovery_only: bool,
     /// The preflight's ordinary authorization.
     pub preflight: crate::preflight::Preflight,
     /// How the revision was chosen (negotiated, or `--spec`).
     pub grading: crate::preflight::Grading,
+    /// In suite order.
     pub outcomes: Vec<CheckOutcome>,
     /// The login page the user agent could not get past, if any (see [`RunCtx::agent_blocked`]).
     pub agent_blocked: Option<crate::report::AgentBlocked>,
     /// What the run learned before the checks ([`RunCtx::run_notes`]).
     pub run_notes: Vec<String>,
-    pub redactor: Arc<crate::http::Redactor>,
+    pub redactor: Arc<Redactor>,
+    /// Every request the run sent, the clean-up's included.
     pub requests: u64,
     /// What the run did to the deployment, after the clean-up ([`crate::cleanup`]).
     pub footprint: crate::footprint::FootprintReport,
+    /// Requests made outside any one check, after discovery's: client registrations (made on
+    /// first use), the preflight, the negotiation, the schedule probe.
+    pub setup_exchanges: Vec<crate::http::Exchange>,
     /// The clean-up's exchanges.
     pub cleanup_exchanges: Vec<crate::http::Exchange>,
+    pub duration_ms: u64,
+}
+
+impl RunRecord {
+    /// The run's report, unredacted (see [`crate::report::RunReport::redacted`]).
+    pub fn report(&self, target: &Target) -> crate::report::RunReport {
+        let mut report = report_of(
+            target,
+            &self.discovery,
+            (!self.discovery_only).then(|| self.grading.record.clone()),
+            self.outcomes.clone(),
+            self.duration_ms,
+            self.requests,
+        );
+        report.agent_blocked = self.agent_blocked.clone();
+        report.run_notes = self.run_notes.clone();
+        report.footprint = self.footprint.clone();
+        report
+            .discovery_exchanges
+            .extend(self.setup_exchanges.iter().cloned());
+        report
+            .discovery_exchanges
+            .extend(self.cleanup_exchanges.iter().cloned());
+        report
+    }
+}
+
+/// A report of what a run learned from discovery (and, with `negotiation`, how it chose the
+/// revision), with `outcomes`; the rest empty. `found` holds the revision graded once the run's
+/// context is built ([`RunCtx::new`]).
+pub fn report_of(
+    target: &Target,
+    found: &Discovery,
+    negotiation: Option<crate::report::Negotiation>,
+    outcomes: Vec<CheckOutcome>,
+    duration_ms: u64,
+    requests: u64,
+) -> crate::report::RunReport {
+    crate::report::RunReport {
+        target_rs: target.rs_raw.clone(),
+        target_as: target.as_raw.clone(),
+        spec: found.revision.to_string(),
+        spec_reason: found.revision_reason.clone(),
+        negotiation,
+        agent_blocked: None,
+        run_notes: Vec::new(),
+        duration_ms,
+        requests,
+        footprint: Default::default(),
+        discovery_notes: found.notes.clone(),
+        discovery_exchanges: found.exchanges.clone(),
+        outcomes,
+        jwts: Vec::new(),
+    }
+}
+
+/// A run against `target`: discovery, then (unless `discovery_only`) the context, `checks`
+/// (at most `concurrency` at once) and the clean-up, whatever the checks did. Fails only when
+/// the run cannot be set up (no listener for the redirect URI, no usable client).
+pub async fn run(
+    target: &Target,
+    settings: &RunSettings,
+    checks: &[Check],
+    options: &RunOptions,
+    observer: Arc<dyn Observer>,
+) -> Result<RunRecord, SetupError> {
+    let concurrency = options.concurrency;
+    run_with(target, settings, options, observer, move |ctx, observer| {
+        Box::pin(async move {
+            let checks_started = Instant::now();
+            observer.event(&Event::Running {
+                count: checks.len(),
+            });
+            let outcomes = run_checks(&ctx, checks, concurrency, &observer).await;
+            observer.event(&Event::ChecksFinished {
+                outcomes: &outcomes,
+                elapsed: checks_started.elapsed(),
+            });
+            outcomes
+        })
+    })
+    .await
+}
+
+/// What a run does between setting up and cleaning up: the checks, or the live fuzzer
+/// (`crate::fuzz`), given the run's context; it returns the outcomes the reports show.
+pub type Work<'w> = futures_util::future::BoxFuture<'w, Vec<CheckOutcome>>;
+
+/// A run with `work` in place of the checks: the same discovery, context, clean-up and record.
+pub async fn run_with<'w>(
+    target: &Target,
+    settings: &RunSettings,
+    options: &RunOptions,
+    observer: Arc<dyn Observer>,
+    work: impl FnOnce(Arc<RunCtx>, Arc<dyn Observer>) -> Work<'w>,
+) -> Result<RunRecord, SetupError> {
+    let started = Instant::now();
+    let redactor = options.redactor.clone();
+    // The target's own hosts may be reached whatever addresses they have (the guard).
+    let http_settings = settings.http_for(target);
+    let http = HttpClient::new(http_settings.clone(), redactor.clone())?;
+    let mut discovery = crate::discovery::discover(&http, target).await;
+    observer.event(&Event::Discovered {
+        target,
+        discovery: &discovery,
+    });
+    if options.discovery_only {
+        return Ok(RunRecord {
+            revision: discovery.revision,
+            discovery_only: true,
+            preflight: Default::default(),
+            grading: crate::preflight::Grading {
+                revision: discovery.revision,
+                reason: discovery.revision_reason.clone(),
+                record: Default::default(),
+                exchanges: Vec::new(),
+            },
+            outcomes: Vec::new(),
+            agent_blocked: None,
+            run_notes: Vec::new(),
+            redactor,
+            requests: http.requests_sent(),
+            footprint: Default::default(),
+            setup_exchanges: Vec::new(),
+            cleanup_exchanges: Vec::new(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            discovery,
+        });
+    }
+    let ctx = Arc::new(RunCtx::new(http, &mut discovery, settings).await?);
+    observer.event(&Event::Graded {
+        discovery: &discovery,
+        ctx: &ctx,
+    });
+    let outcomes = work(ctx.clone(), observer.clone()).await;
+    // Whatever the checks did (errors, the deadline), what the run created is taken away.
+    let cleanup = crate::cleanup::run(&ctx, &http_settings, settings.keep).await;
+    observer.event(&Event::CleanupDone(&cleanup));
+    // Client registrations happen on first use, outside any one check's record; the preflight,
+    // the negotiation and the schedule probe before any check.
+    let mut setup_exchanges = ctx.session.exchanges();
+    setup_exchanges.extend(ctx.preflight.exchanges.iter().cloned());
+    setup_exchanges.extend(ctx.grading.exchanges.iter().cloned());
+    setup_exchanges.extend(ctx.schedule.exchanges.iter().cloned());
+    Ok(RunRecord {
+        revision: ctx.revision,
+        discovery_only: false,
+        preflight: ctx.preflight.clone(),
+        grading: ctx.grading.clone(),
+        outcomes,
+        agent_blocked: ctx.agent_blocked(),
+        run_notes: ctx.run_notes(),
+        redactor,
+        requests: ctx.http.requests_sent() + cleanup.requests,
+        footprint: ctx.session.footprint.report(),
+        setup_exchanges,
+        cleanup_exchanges: cleanup.exchanges,
+        duration_ms: started.elapsed().as_millis() as u64,
+        discovery,
+    })
+}
+
+/// Every check, at most `concurrency` at once, each as a task of its own (so that checks use
+/// the runtime's threads, and a check that panics is one check in error, not a lost run).
+/// Outcomes in suite order, whatever order they finished in.
+async fn run_checks(
+    ctx: &Arc<RunCtx>,
+    checks: &[Check],
+    concurrency: usize,
+    observer: &Arc<dyn Observer>,
+) -> Vec<CheckOutcome> {
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut outcomes: Vec<Option<CheckOutcome>> = vec![None; checks.len()];
+    let mut pending = checks.iter().enumerate();
+    loop {
+        while tasks.len() < concurrency.max(1) {
+            let Some((i, check)) = pending.next() else {
+                break;
+            };
+            let (ctx, check, observer) = (ctx.clone(), check.clone(), observer.clone());
+            tasks.spawn(async move {
+                observer.event(&Event::CheckStarted { id: &check.id });
+                let outcome = check::execute(&ctx, &check, observer.as_ref()).await;
+                observer.event(&Event::CheckFinished(&outcome));
+                (i, outcome)
+            });
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        // A task that panicked said why on stderr; its check is filled in below.
+        if let Ok((i, outcome)) = joined {
+            outcomes[i] = Some(outcome);
+        }
+    }
+    checks
+        .iter()
+        .zip(outcomes)
+        .map(|(check, o)| {
+            o.unwrap_or_else(|| {
+                let o = broken(ctx, check);
+                observer.event(&Event::CheckFinished(&o));
+                o
+            })
+        })
+        .collect()
+}
+
+/// The outcome of a check whose task ended without one: a bug in the tool, an error.
+fn broken(ctx: &RunCtx, check: &Check) -> CheckOutcome {
+    CheckOutcome {
+        id: check.id.clone(),
+        family: check.family.clone(),
+        title: check.title.clone(),
+        party: check.party,
+        level: check.level_for(ctx.revision),
+        verdict: Verdict::Error,
+        message: "the check stopped unexpectedly (an internal error of the tool; its message is on stderr)".into(),
+        refs: check.refs.clone(),
+        duration_ms: 0,
+        source: check.source.clone(),
+        exchanges: Vec::new(),
+        why: check.why.clone(),
+        fix: check.fix.clone(),
+        steps: Vec::new(),
+    }
 }
 
 /// What a run needs besides its target: how to reach and authorize against it.
@@ -145,36 +363,6 @@ pub enum SetupError {
     Listener(std::io::Error),
     #[error("{0}")]
     Client(String),
-}
-
-pub async fn run_target(
-    target: &crate::discovery::Target,
-    settings: RunSettings,
-    checks: &[Check],
-    concurrency: usize,
-) -> Result<InProcessRun, SetupError> {
-    let redactor = Arc::new(crate::http::Redactor::new());
-    // The target's own hosts may be reached whatever addresses they have (the guard).
-    let http_settings = settings.http_for(target);
-    let http = HttpClient::new(http_settings.clone(), redactor.clone())?;
-    let mut discovery = crate::discovery::discover(&http, target).await;
-    let ctx = Arc::new(RunCtx::new(http, &mut discovery, &settings).await?);
-    let outcomes = run_all(ctx.clone(), checks, concurrency).await;
-    let requests = ctx.http.requests_sent();
-    let cleanup = crate::cleanup::run(&ctx, &http_settings, settings.keep).await;
-    Ok(InProcessRun {
-        discovery,
-        revision: ctx.revision,
-        preflight: ctx.preflight.clone(),
-        grading: ctx.grading.clone(),
-        outcomes,
-        agent_blocked: ctx.agent_blocked(),
-        run_notes: ctx.run_notes(),
-        redactor,
-        requests,
-        footprint: ctx.session.footprint.report(),
-        cleanup_exchanges: cleanup.exchanges,
-    })
 }
 
 impl RunCtx {

@@ -66,9 +66,14 @@ impl SharedSteps {
                 };
             }
         }
-        let cell = match self.cells.lock() {
-            Ok(mut cells) => cells.entry(key).or_default().clone(),
-            Err(_) => return run.await,
+        // The lock is released before any await: a check's future may move between threads.
+        let cell = self
+            .cells
+            .lock()
+            .ok()
+            .map(|mut cells| cells.entry(key).or_default().clone());
+        let Some(cell) = cell else {
+            return run.await;
         };
         cell.get_or_init(|| run).await.clone()
     }
