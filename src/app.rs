@@ -433,7 +433,16 @@ fn explain(args: ExplainArgs) -> anyhow::Result<u8> {
     // The live fuzzer's oracles have IDs of their own (fuzz.no-5xx); those shared with a check
     // (fuzz.no-reflection) are explained as the check.
     let text = match crate::catalogue::find(&suite.checks, &args.id) {
-        Ok(check) => crate::catalogue::explain(check),
+        Ok(check) => {
+            let mut text = crate::catalogue::explain(check);
+            if let Some(o) = crate::fuzz::oracle::oracle(&check.id) {
+                text.push_str(&format!(
+                    "\nThe live fuzzer (mcp-oauth-conform fuzz) judges this requirement too\n{}",
+                    crate::catalogue::wrap(o.reading, "  ", 96)
+                ));
+            }
+            text
+        }
         Err(near) => match crate::fuzz::oracle::oracle(&args.id) {
             Some(o) => crate::catalogue::explain_oracle(o),
             None => {
@@ -488,7 +497,7 @@ fn known_ids(cfg: &RunConfig) -> impl Iterator<Item = &str> {
 /// `fuzz`: the live fuzzer against a deployment, or against the reference server (`--demo`).
 fn fuzz(args: cli::FuzzArgs) -> anyhow::Result<u8> {
     use crate::fuzz::{Endpoint, Options};
-    let endpoints: Vec<Endpoint> = if args.endpoints.is_empty() {
+    let mut endpoints: Vec<Endpoint> = if args.endpoints.is_empty() {
         Endpoint::ALL.to_vec()
     } else {
         args.endpoints
@@ -497,6 +506,10 @@ fn fuzz(args: cli::FuzzArgs) -> anyhow::Result<u8> {
             .collect::<Result<_, String>>()
             .map_err(|e| ConfigError::Usage(format!("--endpoints: {e}")))?
     };
+    // The same probes for the same seed, however the list was written.
+    endpoints.sort();
+    endpoints.dedup();
+    let register_named = args.endpoints.iter().any(|e| e.trim() == "register");
     let rt = runtime()?;
     let reference = if args.demo {
         let options = mcp_oauth_reference::Options {
@@ -547,6 +560,7 @@ fn fuzz(args: cli::FuzzArgs) -> anyhow::Result<u8> {
         endpoints,
         strict: cfg.settings.strict,
         max_findings: args.max_findings,
+        register_without_delete: register_named,
     };
     println!(
         "fuzz: seed {}, budget {} requests{}",
@@ -578,7 +592,9 @@ fn fuzz(args: cli::FuzzArgs) -> anyhow::Result<u8> {
     if let Some(r) = reference {
         rt.block_on(r.shutdown());
     }
-    let run = result?.record;
+    let run = result?;
+    let fuzzed_nothing = run.fuzzed.as_ref().is_some_and(|f| f.probes == 0);
+    let run = run.record;
     let redactor = &run.redactor;
     let report = run.report(&cfg.target).redacted(redactor);
     let paths = write_reports(&cfg.report_dir, &report)?;
@@ -600,6 +616,11 @@ fn fuzz(args: cli::FuzzArgs) -> anyhow::Result<u8> {
         redactor.scrub(&report::console::render_styled(&report, &paths, color))
     );
     let unreachable = run.discovery.unreachable.is_some();
+    if fuzzed_nothing && !unreachable {
+        // A gate that fuzzed nothing must not pass: the notes above say what stood in the way.
+        eprintln!("error: no request was fuzzed (see the run notes above for why)");
+        return Ok(exit::UNREACHABLE);
+    }
     let mut code = exit::for_run(&report.outcomes, unreachable);
     if let (Some(exp), false) = (&cfg.expect, unreachable) {
         let ids = known_ids(&cfg);

@@ -162,7 +162,7 @@ pub fn text(checks: &[&Check], rev: Option<Revision>) -> String {
 
 /// `text` broken into lines of at most `width` characters (a longer word stands alone), each
 /// after `indent`.
-fn wrap(text: &str, indent: &str, width: usize) -> String {
+pub fn wrap(text: &str, indent: &str, width: usize) -> String {
     let mut out = String::new();
     let mut line = String::new();
     for word in text.split_whitespace() {

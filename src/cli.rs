@@ -291,7 +291,8 @@ pub struct FuzzArgs {
     pub max_findings: Option<usize>,
 
     /// Endpoints to fuzz, comma-separated: authorize, token, register, revoke, introspect, mcp
-    /// (default: all the deployment has)
+    /// (default: all the deployment has; registration only where the server lets the run delete
+    /// the clients it registers (RFC 7592), unless `register` is named here)
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub endpoints: Vec<String>,
 
@@ -300,7 +301,7 @@ pub struct FuzzArgs {
     pub spec: Option<String>,
 
     /// Folder for results.json and the other reports
-    #[arg(long, value_name = "DIR", default_value = "reports")]
+    #[arg(long, value_name = "DIR", default_value = "reports/fuzz")]
     pub report_dir: PathBuf,
 
     /// Treat warnings as failures

@@ -291,6 +291,13 @@ fn fuzz_reports_a_minimized_finding_with_curl_and_exits_1() {
         .unwrap();
     assert_eq!(check["verdict"], "fail");
     assert!(!check["exchanges"].as_array().unwrap().is_empty());
+    // The finding is the failing step the reports show first, with its reproducer.
+    let junit = std::fs::read_to_string(format!("{dir}/junit.xml")).unwrap();
+    let html = std::fs::read_to_string(format!("{dir}/report.html")).unwrap();
+    for (name, text) in [("junit.xml", &junit), ("report.html", &html)] {
+        assert!(text.contains("parameter state"), "{name}");
+        assert!(text.contains("reproduce: curl -i "), "{name}");
+    }
 }
 
 #[test]

@@ -27,49 +27,34 @@ pub fn placeholder_help(name: &str) -> &'static str {
         "<CLIENT_CREDENTIALS>" => "base64 of client_id:client_secret",
         "<CLIENT_ASSERTION>" => "a signed client assertion",
         "<SESSION_ID>" => "the Mcp-Session-Id of an initialize request with that token",
+        "<ACCESS_TOKEN_ALTERED>" => {
+            "an access token for this MCP server, changed as the finding says"
+        }
         _ => "a value of your own",
     }
 }
 
-/// The command, and the placeholders it uses.
-pub fn render(req: &Request) -> (String, Vec<&'static str>) {
-    let mut secrets: Vec<(String, &'static str)> = Vec::new();
-    let mut learn = |pairs: Vec<(String, String)>| {
-        for (k, v) in pairs {
-            if let Some((_, ph)) = SECRET_PARAMS.iter().find(|(n, _)| *n == k) {
-                if v.len() >= 4 {
-                    secrets.push((v, ph));
-                }
-            }
+/// The command for `req` (a mutated request), and the placeholders it uses. The secrets are
+/// those of `base`, the request before its mutations: a mutated value keeps what the mutation
+/// did around its placeholder (`code=<CODE>+`).
+pub fn render(req: &Request, base: &Request) -> (String, Vec<&'static str>) {
+    let mut secrets = secrets_of(base);
+    // The longest first: a secret inside another is replaced with it.
+    secrets.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+    let mut used: Vec<&'static str> = Vec::new();
+    let mark = |ph: &'static str, used: &mut Vec<&'static str>| {
+        if !used.contains(&ph) {
+            used.push(ph);
         }
     };
-    if let Some((_, q)) = req.url.split_once('?') {
-        learn(
-            url::form_urlencoded::parse(q.as_bytes())
-                .into_owned()
-                .collect(),
-        );
-    }
-    let is_form = req.headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("content-type") && v.starts_with("application/x-www-form-urlencoded")
-    });
-    if let (true, Some(b)) = (is_form, &req.body) {
-        learn(url::form_urlencoded::parse(b).into_owned().collect());
-    }
-    let mut used: Vec<&'static str> = Vec::new();
-    let hide = |text: String, used: &mut Vec<&'static str>| -> String {
-        let mut out = text;
+    let hide = |text: &str, used: &mut Vec<&'static str>| -> String {
+        let mut out = text.to_string();
         for (secret, ph) in &secrets {
-            let forms = [
-                secret.clone(),
-                url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
-            ];
-            for f in forms {
-                if out.contains(&f) {
-                    out = out.replace(&f, ph);
-                    if !used.contains(ph) {
-                        used.push(ph);
-                    }
+            let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+            for form in [secret.as_str(), encoded.as_str()] {
+                if out.contains(form) {
+                    out = out.replace(form, ph);
+                    mark(ph, used);
                 }
             }
         }
@@ -79,69 +64,92 @@ pub fn render(req: &Request) -> (String, Vec<&'static str>) {
     if req.method != "GET" {
         parts.push(format!("-X {}", req.method));
     }
-    parts.push(quote(&hide(req.url.clone(), &mut used)));
+    parts.push(quote(&hide(&req.url, &mut used)));
     for (k, v) in &req.headers {
-        let value = match v.split_once(' ') {
-            Some((scheme, _)) if k.eq_ignore_ascii_case("authorization") => {
-                let ph =
-                    if scheme.eq_ignore_ascii_case("basic") && !v.contains(super::mutate::OTHER) {
-                        "<CLIENT_CREDENTIALS>"
-                    } else {
-                        "<ACCESS_TOKEN>"
-                    };
-                let shown = shown_authorization(v, ph);
-                if shown.contains(ph) && !used.contains(&ph) {
-                    used.push(ph);
-                }
-                shown
-            }
+        let value = if k.eq_ignore_ascii_case("mcp-session-id") {
             // A session the run opened is no use to a reader: they open their own.
-            _ if k.eq_ignore_ascii_case("mcp-session-id") => {
-                if !used.contains(&"<SESSION_ID>") {
-                    used.push("<SESSION_ID>");
-                }
-                "<SESSION_ID>".to_string()
-            }
-            _ => hide(v.clone(), &mut used),
+            mark("<SESSION_ID>", &mut used);
+            "<SESSION_ID>".to_string()
+        } else if k.eq_ignore_ascii_case("authorization") {
+            altered_jwts(&hide(v, &mut used), &mut used)
+        } else {
+            hide(v, &mut used)
         };
         parts.push(format!("-H {}", quote(&format!("{k}: {value}"))));
     }
     if let Some(b) = &req.body {
-        let text = String::from_utf8_lossy(b).into_owned();
-        parts.push(format!("--data-binary {}", quote(&hide(text, &mut used))));
+        let text = String::from_utf8_lossy(b);
+        parts.push(format!("--data-binary {}", quote(&hide(&text, &mut used))));
     }
     (parts.join(" "), used)
 }
 
-/// An Authorization header with its credential replaced, keeping what a mutation did to its
-/// shape (the scheme's spelling, the spacing, a second token, characters added after it).
-fn shown_authorization(v: &str, ph: &str) -> String {
-    let Some(at) = v.find([' ', '\t']) else {
-        return v.to_string();
-    };
-    let (scheme, rest) = v.split_at(at);
-    let spaces: String = rest
-        .chars()
-        .take_while(|c| *c == ' ' || *c == '\t')
+/// The secrets a request carries, with their placeholders: parameters named for secrets (in
+/// the query or a form body) and the `Authorization` credential.
+fn secrets_of(req: &Request) -> Vec<(String, &'static str)> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if let Some((_, q)) = req.url.split_once('?') {
+        pairs.extend(url::form_urlencoded::parse(q.as_bytes()).into_owned());
+    }
+    let is_form = req.headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("content-type") && v.starts_with("application/x-www-form-urlencoded")
+    });
+    if let (true, Some(b)) = (is_form, &req.body) {
+        pairs.extend(url::form_urlencoded::parse(b).into_owned());
+    }
+    let mut out: Vec<(String, &'static str)> = pairs
+        .into_iter()
+        .filter(|(_, v)| v.len() >= 4)
+        .filter_map(|(k, v)| {
+            SECRET_PARAMS
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, ph)| (v, *ph))
+        })
         .collect();
-    let cred = &rest[spaces.len()..];
-    if cred == super::mutate::OTHER {
-        return v.to_string();
+    for (k, v) in &req.headers {
+        if !k.eq_ignore_ascii_case("authorization") {
+            continue;
+        }
+        if let Some((scheme, cred)) = v.split_once(' ') {
+            let ph = if scheme.eq_ignore_ascii_case("basic") {
+                "<CLIENT_CREDENTIALS>"
+            } else {
+                "<ACCESS_TOKEN>"
+            };
+            let cred = cred.trim();
+            if cred.len() >= 4 {
+                out.push((cred.to_string(), ph));
+            }
+        }
     }
-    // A long run of one letter is a size test, not a credential: keep it.
-    if cred.len() > 256 && cred.bytes().all(|b| b == b'A') {
-        return v.to_string();
+    out
+}
+
+/// A JWT the mutation rewrote (another `alg`, `kid`, `exp`, signature) is no longer the
+/// run's token, but it still carries its claims: shown as a placeholder too.
+fn altered_jwts(value: &str, used: &mut Vec<&'static str>) -> String {
+    const PH: &str = "<ACCESS_TOKEN_ALTERED>";
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while !rest.is_empty() {
+        let end = rest
+            .find([' ', '\t', ',', ';'])
+            .unwrap_or(rest.len())
+            .max(1);
+        let (word, tail) = rest.split_at(end.min(rest.len()));
+        let jwt = word.matches('.').count() == 2 && word.len() > 20 && word.starts_with("eyJ");
+        if jwt {
+            out.push_str(PH);
+            if !used.contains(&PH) {
+                used.push(PH);
+            }
+        } else {
+            out.push_str(word);
+        }
+        rest = tail;
     }
-    let token_end = cred.find([' ', ',', ';', '"', '@']).unwrap_or(cred.len());
-    let (tok, tail) = cred.split_at(token_end);
-    let tail = tail.replace(tok, ph);
-    let shape = if tok.split('.').count() == 3 && tok.contains('.') {
-        // A changed JWT: which part changed is in the finding's text.
-        ph.replace('>', "_CHANGED>")
-    } else {
-        ph.to_string()
-    };
-    format!("{scheme}{spaces}{shape}{tail}")
+    out
 }
 
 /// Single-quoted for a POSIX shell; control characters and long runs as `$'…'` / `$(…)`.
@@ -167,9 +175,14 @@ fn quote(s: &str) -> String {
             i += run;
             continue;
         }
-        if c.is_control() {
+        if c.is_control() || invisible(c) {
             flush(&mut plain, &mut out);
-            out.push_str(&format!("$'\\x{:02x}'", c as u32));
+            if c.is_ascii() {
+                out.push_str(&format!("$'\\x{:02x}'", c as u32));
+            } else {
+                // Written out: a raw right-to-left override would reorder the command on screen.
+                out.push_str(&format!("$'\\u{:04x}'", c as u32));
+            }
         } else {
             plain.push(c);
         }
@@ -180,6 +193,12 @@ fn quote(s: &str) -> String {
         out.push_str("''");
     }
     out
+}
+
+/// Characters that change how the text around them shows: direction marks and overrides, and
+/// combining marks (which join the quote before them).
+fn invisible(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x200B..=0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0xFEFF)
 }
 
 #[cfg(test)]
@@ -199,7 +218,7 @@ mod tests {
                 ("code_verifier".into(), "verifier-value-123".into()),
             ],
         );
-        let (cmd, used) = render(&req);
+        let (cmd, used) = render(&req, &req);
         assert!(!cmd.contains("s3cr3t-code-value"), "{cmd}");
         assert!(!cmd.contains("verifier-value-123"), "{cmd}");
         assert!(!cmd.contains("Y2xpZW50OnNlY3JldA"), "{cmd}");
@@ -208,6 +227,8 @@ mod tests {
             cmd.starts_with("curl -i -X POST 'http://127.0.0.1:1/token'"),
             "{cmd}"
         );
+        let mut used = used;
+        used.sort();
         assert_eq!(
             used,
             vec!["<CLIENT_CREDENTIALS>", "<CODE>", "<CODE_VERIFIER>"]
@@ -215,14 +236,49 @@ mod tests {
     }
 
     #[test]
+    fn a_mutated_secret_keeps_its_mutation_around_the_placeholder() {
+        let form = |code: &str| {
+            Request::form(
+                "POST",
+                "http://127.0.0.1:1/token",
+                Vec::new(),
+                Vec::new(),
+                vec![("code".into(), code.into())],
+            )
+        };
+        let (cmd, _) = render(&form("s3cr3t-code-value "), &form("s3cr3t-code-value"));
+        assert!(cmd.contains("code=<CODE>+"), "{cmd}");
+        let (cmd, _) = render(&form("other"), &form("s3cr3t-code-value"));
+        assert!(cmd.contains("code=other"), "{cmd}");
+    }
+
+    #[test]
     fn a_bearer_keeps_its_shape() {
+        let base =
+            Request::get("http://127.0.0.1:1/mcp").header("Authorization", "Bearer abcdefgh");
         let req = Request::get("http://127.0.0.1:1/mcp")
-            .header("Authorization", "bearer  abcdefgh abcdefgh");
-        let (cmd, _) = render(&req);
+            .header("Authorization", "bearer  abcdefgh abcdefgh")
+            .header("Mcp-Session-Id", "0123456789");
+        let (cmd, used) = render(&req, &base);
         assert!(
             cmd.contains("'Authorization: bearer  <ACCESS_TOKEN> <ACCESS_TOKEN>'"),
             "{cmd}"
         );
+        assert!(cmd.contains("'Mcp-Session-Id: <SESSION_ID>'"), "{cmd}");
+        assert_eq!(used, vec!["<ACCESS_TOKEN>", "<SESSION_ID>"]);
+        let basic =
+            Request::get("http://127.0.0.1:1/mcp").header("Authorization", "Basic abcdefgh");
+        assert!(
+            render(&basic, &base)
+                .0
+                .contains("'Authorization: Basic <ACCESS_TOKEN>'")
+        );
+        let jwt = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.";
+        let altered =
+            Request::get("http://127.0.0.1:1/mcp").header("Authorization", format!("Bearer {jwt}"));
+        let (cmd, used) = render(&altered, &base);
+        assert!(cmd.contains("Bearer <ACCESS_TOKEN_ALTERED>"), "{cmd}");
+        assert_eq!(used, vec!["<ACCESS_TOKEN_ALTERED>"]);
     }
 
     #[test]
@@ -231,5 +287,6 @@ mod tests {
         let q = quote(&"[".repeat(100));
         assert_eq!(q, "\"$(printf '%100s' '' | tr ' ' '[')\"");
         assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(quote("a\u{202e}"), "'a'$'\\u202e'");
     }
 }

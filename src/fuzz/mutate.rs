@@ -211,9 +211,9 @@ impl std::fmt::Display for Mutation {
     }
 }
 
-/// The second value of a duplicated parameter or header. Not the tool's name: the run's
-/// redaction learns every credential it sends, and would hide the name everywhere.
-pub const OTHER: &str = "mcpfz-other";
+/// The second value of a duplicated parameter or header. Shorter than any value the run's
+/// redaction learns as a secret, so that it is shown wherever it appears.
+pub const OTHER: &str = "other";
 
 /// The text an `Extra` stands for in the probe named `marker`.
 pub fn extra_text(e: Extra, marker: &str) -> String {

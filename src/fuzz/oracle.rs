@@ -104,7 +104,8 @@ static TRACE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?m)Traceback \(most recent call last\)|panicked at |stack backtrace:|^\s+at [\w$.<>\[\] ]+ \(.*:\d+:\d+\)|^\s+at .*\.java:\d+\)|Exception in thread |File \x22[^\x22]+\x22, line \d+|System\.\w+Exception:|\.rb:\d+:in `",
     )
-    .unwrap_or_else(|_| Regex::new("$^").expect("an empty pattern compiles"))
+    // A constant pattern; `stack_traces_are_recognised` compiles it in every test run.
+    .expect("the stack-trace pattern compiles")
 });
 
 /// Whether a body carries a stack trace, and the first line that shows it.
@@ -145,7 +146,6 @@ impl Pace {
     }
 }
 
-/// Judges one answer to the probe named `marker`.
 /// Requests larger than this (headers and body) may be cut off by a server without a finding.
 pub const LARGE_REQUEST: usize = 8 * 1024;
 
@@ -318,6 +318,32 @@ mod tests {
             judge(&r3, Duration::ZERO, PACE, "m", false)[0].level,
             Level::Must
         );
+    }
+
+    #[test]
+    fn stack_traces_are_recognised_whatever_the_status() {
+        let traces = [
+            "Traceback (most recent call last):\n  File \"/srv/app.py\", line 3, in f",
+            "thread 'main' panicked at src/main.rs:2:5:",
+            "TypeError: x\n    at Object.<anonymous> (/srv/a.js:1:7)",
+            "Exception in thread \"main\" java.lang.NullPointerException",
+            "System.InvalidOperationException: boom",
+        ];
+        for t in traces {
+            let h = judge(
+                &resp(400, "text/plain", t),
+                Duration::ZERO,
+                PACE,
+                "m",
+                false,
+            );
+            assert_eq!((h.len(), h[0].level), (1, Level::Must), "{t}");
+            assert!(stack_trace(t.as_bytes()).is_some(), "{t}");
+        }
+        // Inside a JSON member, with its line breaks escaped.
+        let json = r#"{"error":"boom\n    at handle (/srv/a.js:41:17)"}"#;
+        assert!(stack_trace(json.as_bytes()).is_some());
+        assert!(stack_trace(b"{\"error\":\"invalid_request\",\"error_description\":\"at least one redirect_uri\"}").is_none());
     }
 
     #[test]

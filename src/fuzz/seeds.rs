@@ -78,15 +78,12 @@ impl std::str::FromStr for Endpoint {
 pub struct Seed {
     pub template: Template,
     pub client: Option<Arc<Client>>,
-    /// What getting it cost: the authorization and token exchanges before it.
-    pub exchanges: Vec<crate::http::Exchange>,
 }
 
 /// Builds valid requests from the run's context.
 pub struct Seeder<'a> {
     ctx: &'a RunCtx,
-    /// A token step's result (`tok`), once one was needed: revocation, introspection and MCP
-    /// requests present its access token.
+    /// The token step's result (`tok`) whose access token the revocation requests revoke.
     token: Option<Value>,
 }
 
@@ -110,32 +107,23 @@ impl<'a> Seeder<'a> {
         }
     }
 
-    fn scope(&self) -> Scope {
-        let mut scope = Scope::new(self.ctx.vars.clone());
-        if let Some(t) = &self.token {
-            scope.set("tok", t.clone());
-        }
-        scope
-    }
-
-    /// Runs one step the way a check would; its result, as later steps read it.
+    /// Runs one step the way a check would: its result as later steps read it, and the
+    /// requests it sent.
     async fn step(
         &self,
         toml_text: &str,
         scope: &Scope,
-        exchanges: &mut Vec<crate::http::Exchange>,
-    ) -> Result<Value, String> {
+    ) -> Result<(Value, Vec<crate::http::Exchange>), String> {
         let step = parse(toml_text)?;
         let result = action::run(&self.actx(), &step, scope).await;
-        exchanges.extend(result.exchanges);
         let (seen, url, _) = result.outcome.map_err(|e| e.to_string())?;
-        Ok(seen.to_value(url.as_deref()))
+        Ok((seen.to_value(url.as_deref()), result.exchanges))
     }
 
     /// An authorization that reached a code: the `auth` step a token request reads.
-    async fn code(&self, exchanges: &mut Vec<crate::http::Exchange>) -> Result<Scope, String> {
-        let mut scope = self.scope();
-        let auth = self.step(AUTHORIZE, &scope, exchanges).await?;
+    async fn code(&self) -> Result<Scope, String> {
+        let mut scope = Scope::new(self.ctx.vars.clone());
+        let (auth, _) = self.step(AUTHORIZE, &scope).await?;
         let outcome = auth
             .pointer("/json/outcome")
             .and_then(Value::as_str)
@@ -155,54 +143,36 @@ impl<'a> Seeder<'a> {
 
     /// A valid request to `endpoint`. Token requests redeem a fresh code each time.
     pub async fn seed(&mut self, endpoint: Endpoint) -> Result<Seed, String> {
-        let mut exchanges = Vec::new();
         match endpoint {
             Endpoint::Authorize => {
-                let scope = self.scope();
-                let mut seen = Vec::new();
-                self.step(AUTHORIZE_NO_LOGIN, &scope, &mut seen).await?;
+                let scope = Scope::new(self.ctx.vars.clone());
+                let (_, seen) = self.step(AUTHORIZE_NO_LOGIN, &scope).await?;
                 let first = seen
                     .first()
                     .ok_or("the authorization request was not sent")?;
-                let req = crate::http::Request {
-                    method: first.request.method.clone(),
-                    url: first.request.url.clone(),
-                    headers: Vec::new(),
-                    body: None,
-                };
+                let req = crate::http::Request::get(first.request.url.clone());
                 Ok(Seed {
                     template: Template::from_request(&req),
                     client: None,
-                    exchanges: seen,
                 })
             }
             Endpoint::Token => {
-                let scope = self.code(&mut exchanges).await?;
-                let (req, client) = action::oauth_request(&self.actx(), &parse(TOKEN)?, &scope)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(Seed {
-                    template: Template::from_request(&req),
-                    client: Some(client),
-                    exchanges,
-                })
+                let scope = self.code().await?;
+                self.oauth(TOKEN, &scope).await
             }
-            Endpoint::Revoke | Endpoint::Introspect => {
-                self.ensure_token(&mut exchanges).await?;
-                let text = if endpoint == Endpoint::Revoke {
-                    REVOKE
-                } else {
-                    INTROSPECT
-                };
-                let (req, client) =
-                    action::oauth_request(&self.actx(), &parse(text)?, &self.scope())
-                        .await
-                        .map_err(|e| e.to_string())?;
-                Ok(Seed {
-                    template: Template::from_request(&req),
-                    client: Some(client),
-                    exchanges,
-                })
+            Endpoint::Revoke => {
+                if self.token.is_none() {
+                    self.token = Some(self.new_token().await?);
+                }
+                let mut scope = Scope::new(self.ctx.vars.clone());
+                scope.set("tok", self.token.clone().unwrap_or_default());
+                self.oauth(REVOKE, &scope).await
+            }
+            Endpoint::Introspect => {
+                // A token of its own: the revocation requests revoke theirs.
+                let mut scope = Scope::new(self.ctx.vars.clone());
+                scope.set("tok", self.new_token().await?);
+                self.oauth(INTROSPECT, &scope).await
             }
             Endpoint::Register => {
                 let endpoint = self
@@ -222,27 +192,27 @@ impl<'a> Seeder<'a> {
                         body: Body::Json(metadata),
                     },
                     client: None,
-                    exchanges,
                 })
             }
             Endpoint::Mcp => Err("MCP requests are seeded by `mcp_seeds`".into()),
         }
     }
 
-    async fn ensure_token(
-        &mut self,
-        exchanges: &mut Vec<crate::http::Exchange>,
-    ) -> Result<(), String> {
-        if self.token.is_none() {
-            self.token = Some(self.new_token(exchanges).await?);
-        }
-        Ok(())
+    /// The unsent request of a token, revocation or introspection step.
+    async fn oauth(&self, toml_text: &str, scope: &Scope) -> Result<Seed, String> {
+        let (req, client) = action::oauth_request(&self.actx(), &parse(toml_text)?, scope)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Seed {
+            template: Template::from_request(&req),
+            client: Some(client),
+        })
     }
 
     /// A token step's result for an ordinary code.
-    async fn new_token(&self, exchanges: &mut Vec<crate::http::Exchange>) -> Result<Value, String> {
-        let scope = self.code(exchanges).await?;
-        let tok = self.step(TOKEN, &scope, exchanges).await?;
+    async fn new_token(&self) -> Result<Value, String> {
+        let scope = self.code().await?;
+        let (tok, _) = self.step(TOKEN, &scope).await?;
         if tok
             .pointer("/json/access_token")
             .and_then(Value::as_str)
@@ -260,9 +230,8 @@ impl<'a> Seeder<'a> {
     /// revision's opening request, `tools/list` and `ping`, with a real bearer token. Never
     /// `tools/call`. For a revision with sessions, the session the opening request started.
     pub async fn mcp_seeds(&mut self) -> Result<Vec<Seed>, String> {
-        let mut exchanges = Vec::new();
-        // A token of its own: the revocation requests revoke the one they are seeded with.
-        let token = self.new_token(&mut exchanges).await?;
+        // A token of its own: the revocation requests revoke theirs.
+        let token = self.new_token().await?;
         let token = token
             .pointer("/json/access_token")
             .and_then(Value::as_str)
@@ -290,8 +259,7 @@ impl<'a> Seeder<'a> {
             }
         };
         let open = request(crate::mcp::probe_method(rev), 1, None);
-        let (ex, result) = self.ctx.http.send(&open).await;
-        exchanges.push(ex);
+        let (_, result) = self.ctx.http.send(&open).await;
         let resp = result.map_err(|e| e.to_string())?;
         let session = resp.header("mcp-session-id").map(str::to_string);
         if let Some(id) = &session {
@@ -304,19 +272,16 @@ impl<'a> Seeder<'a> {
                 headers,
                 body: Some(body),
             };
-            let (ex, _) = self.ctx.http.send(&note).await;
-            exchanges.push(ex);
+            let _ = self.ctx.http.send(&note).await;
         }
         let mut seeds = vec![Seed {
             template: Template::from_request(&open),
             client: None,
-            exchanges,
         }];
         for (method, id) in [("tools/list", 2), ("ping", 3)] {
             seeds.push(Seed {
                 template: Template::from_request(&request(method, id, session.as_deref())),
                 client: None,
-                exchanges: Vec::new(),
             });
         }
         Ok(seeds)

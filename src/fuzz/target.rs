@@ -3,7 +3,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{Fuzzed, Options};
+use super::findings::Fuzzed;
+use super::options::Options;
 use crate::discovery::Target;
 use crate::runner::event::Observer;
 use crate::runner::{RunOptions, RunRecord, RunSettings, SetupError};

@@ -309,12 +309,15 @@ impl HttpClient {
     pub async fn send(&self, req: &Request) -> (Exchange, Result<Response, HttpError>) {
         let started = Instant::now();
         self.learn_request(req);
-        let mut result = self.send_inner(req).await;
+        // The answer's own time: from when the request went out (after `--max-rps` spacing),
+        // not counting a wait for Retry-After.
+        let mut sent_at = None;
+        let mut result = self.send_inner(req, &mut sent_at).await;
         if let Some(wait) = self.retry_wait(&result) {
             tokio::time::sleep(wait).await;
-            result = self.send_inner(req).await;
+            result = self.send_inner(req, &mut sent_at).await;
         }
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let elapsed_ms = sent_at.unwrap_or(started).elapsed().as_millis() as u64;
         let request = RequestRecord {
             method: req.method.clone(),
             url: req.url.clone(),
@@ -376,6 +379,7 @@ impl HttpClient {
     async fn send_inner(
         &self,
         req: &Request,
+        sent_at: &mut Option<Instant>,
     ) -> Result<Response, (Option<ResponseRecord>, HttpError)> {
         let (method, url) = (req.method.clone(), req.url.clone());
         let build_err = |detail: String| {
@@ -435,6 +439,7 @@ impl HttpClient {
             builder = builder.body(b.clone());
         }
         self.sent.fetch_add(1, Ordering::Relaxed);
+        *sent_at = Some(Instant::now());
         let mut resp = builder
             .send()
             .await
