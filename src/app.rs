@@ -298,18 +298,7 @@ fn execute(rt: &tokio::runtime::Runtime, cfg: RunConfig) -> anyhow::Result<(u8, 
         "{}",
         redactor.scrub(&report::console::render_styled(&report, &paths, color))
     );
-    let mut code = exit::for_run(&report.outcomes, found.unreachable.is_some());
-    // With --expect, the expectations decide (an unreachable target still exits 3).
-    if let (Some(exp), None) = (&cfg.expect, &found.unreachable) {
-        let ids = known_ids(&cfg);
-        let ev = expectations::evaluate(exp, &report.outcomes, ids, cfg.settings.strict);
-        print!("{}", expectations::render(exp, &ev));
-        code = if ev.all_match() {
-            exit::OK
-        } else {
-            exit::CONFORMANCE_FAILED
-        };
-    }
+    let code = exit_code(&cfg, &report, found.unreachable.is_some());
     Ok((code, report))
 }
 
@@ -484,6 +473,22 @@ fn print_all(text: &str) -> std::io::Result<()> {
     }
 }
 
+/// A run's exit code: its verdicts', or with --expect the expectations' (printed), except that
+/// an unreachable target still exits 3.
+fn exit_code(cfg: &RunConfig, report: &RunReport, unreachable: bool) -> u8 {
+    let code = exit::for_run(&report.outcomes, unreachable);
+    let (Some(exp), false) = (&cfg.expect, unreachable) else {
+        return code;
+    };
+    let ev = expectations::evaluate(exp, &report.outcomes, known_ids(cfg), cfg.settings.strict);
+    print!("{}", expectations::render(exp, &ev));
+    if ev.all_match() {
+        exit::OK
+    } else {
+        exit::CONFORMANCE_FAILED
+    }
+}
+
 /// The IDs an expectations file may name: the suite's checks and the fuzzer's oracles, so that
 /// one file gates both a conformance run and a `fuzz` run of the same server.
 fn known_ids(cfg: &RunConfig) -> impl Iterator<Item = &str> {
@@ -621,16 +626,5 @@ fn fuzz(args: cli::FuzzArgs) -> anyhow::Result<u8> {
         eprintln!("error: no request was fuzzed (see the run notes above for why)");
         return Ok(exit::UNREACHABLE);
     }
-    let mut code = exit::for_run(&report.outcomes, unreachable);
-    if let (Some(exp), false) = (&cfg.expect, unreachable) {
-        let ids = known_ids(&cfg);
-        let ev = expectations::evaluate(exp, &report.outcomes, ids, cfg.settings.strict);
-        print!("{}", expectations::render(exp, &ev));
-        code = if ev.all_match() {
-            exit::OK
-        } else {
-            exit::CONFORMANCE_FAILED
-        };
-    }
-    Ok(code)
+    Ok(exit_code(&cfg, &report, unreachable))
 }

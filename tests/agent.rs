@@ -31,15 +31,9 @@ async fn run(
         .into_iter()
         .filter(|c| prefixes.iter().any(|p| c.id.starts_with(p)))
         .collect();
-    let out = runner::run(
-        &target,
-        &settings,
-        &checks,
-        &runner::RunOptions::concurrent(8),
-        std::sync::Arc::new(runner::event::Silent),
-    )
-    .await
-    .unwrap();
+    let out = runner::run_silent(&target, &settings, &checks, 8)
+        .await
+        .unwrap();
     reference.shutdown().await;
     out.outcomes
         .into_iter()
@@ -58,15 +52,9 @@ async fn whole_suite(options: Options, settings: RunSettings) -> runner::RunReco
         other_resource: None,
     };
     let suite = Suite::builtin().unwrap();
-    let out = runner::run(
-        &target,
-        &settings,
-        &suite.checks,
-        &runner::RunOptions::concurrent(8),
-        std::sync::Arc::new(runner::event::Silent),
-    )
-    .await
-    .unwrap();
+    let out = runner::run_silent(&target, &settings, &suite.checks, 8)
+        .await
+        .unwrap();
     reference.shutdown().await;
     out
 }

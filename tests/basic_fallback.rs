@@ -48,15 +48,9 @@ fn run(options: Options, settings: RunSettings, ids: &[&str]) -> (runner::RunRec
             .filter(|c| ids.contains(&c.id.as_str()))
             .collect();
         assert_eq!(checks.len(), ids.len());
-        let run = runner::run(
-            &target,
-            &settings,
-            &checks,
-            &runner::RunOptions::concurrent(8),
-            std::sync::Arc::new(runner::event::Silent),
-        )
-        .await
-        .unwrap();
+        let run = runner::run_silent(&target, &settings, &checks, 8)
+            .await
+            .unwrap();
         let live = reference.live_tokens();
         reference.shutdown().await;
         (run, live)

@@ -38,15 +38,9 @@ fn whole_suite(variants: &[Variant], keep: bool) -> (runner::RunRecord, Server) 
             ..demo::settings().unwrap()
         };
         let suite = Suite::builtin().unwrap();
-        let run = runner::run(
-            &target,
-            &settings,
-            &suite.checks,
-            &runner::RunOptions::concurrent(16),
-            std::sync::Arc::new(runner::event::Silent),
-        )
-        .await
-        .unwrap();
+        let run = runner::run_silent(&target, &settings, &suite.checks, 16)
+            .await
+            .unwrap();
         let server = Server {
             live_clients: reference.live_clients(),
             live_tokens: reference.live_tokens(),

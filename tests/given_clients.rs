@@ -118,15 +118,9 @@ fn run(clients: Vec<ClientEntry>) -> runner::RunRecord {
             .filter(|c| NEED_ROLES.iter().any(|(id, _)| c.id == *id) || c.id == PRECAUTION)
             .collect();
         assert_eq!(checks.len(), NEED_ROLES.len() + 1);
-        let run = runner::run(
-            &target,
-            &settings,
-            &checks,
-            &runner::RunOptions::concurrent(8),
-            std::sync::Arc::new(runner::event::Silent),
-        )
-        .await
-        .unwrap();
+        let run = runner::run_silent(&target, &settings, &checks, 8)
+            .await
+            .unwrap();
         reference.shutdown().await;
         run
     })

@@ -166,15 +166,9 @@ fn the_mcp_server_checks_run_on_given_tokens_without_the_authorization_server() 
             .into_iter()
             .filter(|c| c.id.starts_with("rs.") || c.id.starts_with("scope."))
             .collect();
-        let run = runner::run(
-            &target,
-            &settings,
-            &checks,
-            &runner::RunOptions::concurrent(8),
-            std::sync::Arc::new(runner::event::Silent),
-        )
-        .await
-        .unwrap();
+        let run = runner::run_silent(&target, &settings, &checks, 8)
+            .await
+            .unwrap();
         let after = as_requests(&reference);
         reference.shutdown().await;
         (run, before, after)
@@ -263,15 +257,9 @@ fn a_missing_token_is_named_by_its_key() {
             .into_iter()
             .filter(|c| ids.contains(&c.id.as_str()))
             .collect();
-        let run = runner::run(
-            &target,
-            &settings,
-            &checks,
-            &runner::RunOptions::concurrent(8),
-            std::sync::Arc::new(runner::event::Silent),
-        )
-        .await
-        .unwrap();
+        let run = runner::run_silent(&target, &settings, &checks, 8)
+            .await
+            .unwrap();
         reference.shutdown().await;
         run
     });

@@ -122,12 +122,11 @@ fn a_login_page_gives_a_profile_that_gets_a_run_past_it() {
         ..Default::default()
     };
     let run = rt
-        .block_on(runner::run(
+        .block_on(runner::run_silent(
             &target(&reference, true),
             &settings,
             &checks,
-            &runner::RunOptions::concurrent(2),
-            std::sync::Arc::new(runner::event::Silent),
+            2,
         ))
         .unwrap();
     rt.block_on(reference.shutdown());

@@ -35,15 +35,9 @@ async fn run(variants: &[Variant], spec: Option<Revision>, ids: &[&str]) -> RunR
         .filter(|c| ids.contains(&c.id.as_str()))
         .collect();
     assert_eq!(checks.len(), ids.len(), "unknown check among {ids:?}");
-    let out = runner::run(
-        &target,
-        &settings,
-        &checks,
-        &runner::RunOptions::concurrent(4),
-        std::sync::Arc::new(runner::event::Silent),
-    )
-    .await
-    .unwrap();
+    let out = runner::run_silent(&target, &settings, &checks, 4)
+        .await
+        .unwrap();
     reference.shutdown().await;
     out
 }
@@ -150,15 +144,9 @@ fn without_a_token_the_evidence_decides_and_says_why() {
             },
             ..Default::default()
         };
-        let out = runner::run(
-            &target,
-            &settings,
-            &[],
-            &runner::RunOptions::concurrent(1),
-            std::sync::Arc::new(runner::event::Silent),
-        )
-        .await
-        .unwrap();
+        let out = runner::run_silent(&target, &settings, &[], 1)
+            .await
+            .unwrap();
         reference.shutdown().await;
         out
     });

@@ -38,15 +38,9 @@ fn resource_checks(flaws: &[&str], variants: &[&str]) -> BTreeMap<String, (Verdi
             .into_iter()
             .filter(|c| c.id.starts_with("resource.") || c.id == "rs.audience")
             .collect();
-        let run = runner::run(
-            &target,
-            &demo::settings().unwrap(),
-            &checks,
-            &runner::RunOptions::concurrent(8),
-            std::sync::Arc::new(runner::event::Silent),
-        )
-        .await
-        .unwrap();
+        let run = runner::run_silent(&target, &demo::settings().unwrap(), &checks, 8)
+            .await
+            .unwrap();
         reference.shutdown().await;
         run.outcomes
             .into_iter()

@@ -27,15 +27,9 @@ async fn redirect_checks(redirect_uri: &str) -> Vec<CheckOutcome> {
         .into_iter()
         .filter(|c| c.id.starts_with("redirect."))
         .collect();
-    let out = runner::run(
-        &target,
-        &settings,
-        &checks,
-        &runner::RunOptions::concurrent(8),
-        std::sync::Arc::new(runner::event::Silent),
-    )
-    .await
-    .unwrap();
+    let out = runner::run_silent(&target, &settings, &checks, 8)
+        .await
+        .unwrap();
     reference.shutdown().await;
     out.outcomes
 }

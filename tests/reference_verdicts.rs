@@ -168,15 +168,9 @@ fn run_scenario(s: &Scenario) -> Result<(), Failed> {
             ..demo::target(&reference).map_err(|e| e.to_string())?
         };
         let settings = demo::settings().map_err(|e| e.to_string())?;
-        let run = runner::run(
-            &target,
-            &settings,
-            &suite.checks,
-            &runner::RunOptions::concurrent(16),
-            std::sync::Arc::new(runner::event::Silent),
-        )
-        .await
-        .map_err(|e| e.to_string());
+        let run = runner::run_silent(&target, &settings, &suite.checks, 16)
+            .await
+            .map_err(|e| e.to_string());
         reference.shutdown().await;
         run
     })?;

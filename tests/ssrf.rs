@@ -44,15 +44,9 @@ async fn run(flaws: &[Flaw], prefixes: &[&str]) -> (RunRecord, u16) {
         .into_iter()
         .filter(|c| prefixes.iter().any(|p| c.id.starts_with(p)))
         .collect();
-    let out = runner::run(
-        &target,
-        &settings,
-        &checks,
-        &runner::RunOptions::concurrent(4),
-        std::sync::Arc::new(runner::event::Silent),
-    )
-    .await
-    .unwrap();
+    let out = runner::run_silent(&target, &settings, &checks, 4)
+        .await
+        .unwrap();
     reference.shutdown().await;
     (out, port)
 }

@@ -43,15 +43,9 @@ async fn scope_checks(call_tools: CallTools, tools: Vec<NamedTool>) -> (Vec<Chec
         .into_iter()
         .filter(|c| c.id.starts_with("scope."))
         .collect();
-    let out = runner::run(
-        &target,
-        &settings,
-        &checks,
-        &runner::RunOptions::concurrent(8),
-        std::sync::Arc::new(runner::event::Silent),
-    )
-    .await
-    .unwrap();
+    let out = runner::run_silent(&target, &settings, &checks, 8)
+        .await
+        .unwrap();
     let destructive = reference.destructive_calls();
     reference.shutdown().await;
     (out.outcomes, destructive)

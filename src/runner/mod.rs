@@ -174,6 +174,17 @@ pub async fn run(
     .await
 }
 
+/// [`run`] with nothing watching its events (tests and library callers that read the record).
+pub async fn run_silent(
+    target: &Target,
+    settings: &RunSettings,
+    checks: &[Check],
+    concurrency: usize,
+) -> Result<RunRecord, SetupError> {
+    let options = RunOptions::concurrent(concurrency);
+    run(target, settings, checks, &options, Arc::new(event::Silent)).await
+}
+
 /// What a run does between setting up and cleaning up: the checks, or the live fuzzer
 /// (`crate::fuzz`), given the run's context; it returns the outcomes the reports show.
 pub type Work<'w> = futures_util::future::BoxFuture<'w, Vec<CheckOutcome>>;
